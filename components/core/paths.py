@@ -1,0 +1,58 @@
+"""Where a pipeline reads and writes: ``data/<slug>/`` and ``reports/<slug>/`` under the project root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.core.errors import MissingInputError, UserError
+
+ROOT_ENV = "PAPERFLOWS_ROOT"
+
+
+def project_root() -> Path:
+    """The directory holding ``params.yaml``: ``$PAPERFLOWS_ROOT``, else the nearest parent of the cwd.
+
+    Found from the cwd (not from this file) so that `dvc repro` in a clone, a Prefect
+    subprocess and a test's temporary copy each use their own tree.
+    """
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        root = Path(env).resolve()
+        if not (root / "params.yaml").is_file():
+            raise UserError(f"{ROOT_ENV}={env} has no params.yaml", f"point {ROOT_ENV} at a paperflows checkout")
+        return root
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "params.yaml").is_file() and (d / "dvc.yaml").is_file():
+            return d
+    raise UserError(f"no paperflows project (params.yaml + dvc.yaml) at or above {here}",
+                    f"cd into the paperflows checkout or set {ROOT_ENV}")
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    slug: str
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / self.slug
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports" / self.slug
+
+    @property
+    def figures(self) -> Path:
+        return self.reports / "figures"
+
+    def require(self, *paths: Path, step: str) -> None:
+        """Fail with the command that produces ``paths`` if any is missing."""
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            shown = ", ".join(str(p.relative_to(self.root)) for p in missing)
+            raise MissingInputError(
+                f"missing upstream output: {shown}",
+                f"run `paperflows run {self.slug} --step {step}` (or `dvc repro {self.slug}-{step}`) first")

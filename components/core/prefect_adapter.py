@@ -1,0 +1,87 @@
+"""The one module in ``components`` that imports Prefect: steps become tasks, fan-out becomes task runs,
+the report becomes a markdown artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from components.core.params import RunConfig
+from components.core.paths import project_root
+from components.core.pipeline import Pipeline, run_pipeline
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def _step(thunk: Callable[[], None]) -> None:
+    thunk()
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def _batch(fn: Callable[[Any], Any], item: Any) -> Any:
+    from components.core.execution import limit_threads
+
+    limit_threads()
+    return fn(item)
+
+
+class PrefectExecutor:
+    """Batches as Prefect task runs: in-process, on a local process pool, or on an existing Dask cluster.
+
+    Worker processes reach the flow's API through the shipped settings, so the caller must run
+    under one shared API (``flows._api.shared_local_api`` or ``PREFECT_API_URL``).
+    """
+
+    def __init__(self, workers: int, dask_address: str | None):
+        self.workers = workers
+        self.dask_address = dask_address
+
+    def _runner(self):
+        if self.dask_address:
+            from prefect_dask import DaskTaskRunner
+
+            return DaskTaskRunner(address=self.dask_address)
+        if self.workers > 1:
+            from prefect.task_runners import ProcessPoolTaskRunner
+
+            from components.core.execution import limit_threads
+
+            limit_threads()  # workers inherit the single-thread environment
+            return ProcessPoolTaskRunner(max_workers=self.workers)
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=1)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any], name: str) -> list[Any]:
+        with self._runner() as runner:
+            futures = [runner.submit(_batch.with_options(task_run_name=f"{name}-{i}"),
+                                     parameters={"fn": fn, "item": item})
+                       for i, item in enumerate(items)]
+            return [f.result() for f in futures]
+
+
+def run_in_prefect(pipeline: Pipeline, profile: str, steps: Iterable[str] | None,
+                   overrides: Iterable[str]) -> dict:
+    """Body of every paper's ``@flow``: each step a task, the report a markdown artifact."""
+    root = project_root()
+
+    def call_step(step: str, thunk: Callable[[], None]) -> None:
+        _step.with_options(name=f"{pipeline.slug}-{step}", task_run_name=step)(thunk)
+        if step == "report":
+            publish_report(pipeline.slug, root / "reports" / pipeline.slug / "report.md")
+
+    def executor(cfg: RunConfig) -> PrefectExecutor:
+        return PrefectExecutor(cfg.runtime.workers, cfg.runtime.resolved_dask_address())
+
+    return run_pipeline(pipeline, profile, steps, overrides, root=root, call_step=call_step,
+                        executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none")})
+
+
+def publish_report(slug: str, report_md: Path) -> None:
+    if report_md.exists():
+        create_markdown_artifact(key=f"{slug}-report", markdown=report_md.read_text(encoding="utf-8"),
+                                 description=f"{slug} report (claims table and figures in report.html)")

@@ -1,0 +1,118 @@
+"""Fit and score one batch of configurations; runs unchanged in-process, in a pool or on a Dask worker."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from components.core.grid import ShardStore, config_id
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Configs of one setting, fitted by one task; small and picklable (paths, not arrays)."""
+
+    setting_dir: str
+    shard_dir: str
+    configs: tuple[dict, ...]
+    train: dict  # TrainParams as a dict
+
+    @property
+    def key(self) -> str:
+        return config_id({"configs": sorted(c["config_id"] for c in self.configs)})
+
+
+def accuracy_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """Accuracy and macro-F1 ((F1_0 + F1_1)/2) computed uniformly outside the methods."""
+    acc = float(np.mean(pred == y))
+    f1s = []
+    for c in (0, 1):
+        tp = np.sum((pred == c) & (y == c))
+        denom = np.sum(pred == c) + np.sum(y == c)
+        f1s.append(2 * tp / denom if denom else 0.0)
+    return acc, float(np.mean(f1s))
+
+
+def run_batch(batch: Batch) -> str:
+    """Fit every config of ``batch``; write its shard atomically; return the shard path.
+
+    One row per (config, evaluation set): ``id_val``, ``id_test`` and every target. A method that
+    raises gives ``status=error`` rows with the message instead of failing the whole grid.
+    """
+    from components.core.execution import limit_threads
+    from components.whyshift.data import load_setting
+    from components.whyshift.grid import METHODS
+    from components.whyshift.params import TrainParams
+
+    limit_threads()
+    store = ShardStore(Path(batch.shard_dir))
+    if store.done(batch.key):
+        return str(store.shard_path(batch.key))
+    data = load_setting(Path(batch.setting_dir))
+    train = TrainParams(**batch.train)
+    sets = ["id_val", "id_test", *data.targets]
+    rows = []
+    for cfg in batch.configs:
+        base = {"config_id": cfg["config_id"], "setting_id": cfg["setting_id"], "method": cfg["method"],
+                "hp_json": json.dumps(cfg["hp"], sort_keys=True), "seed": cfg["seed"],
+                "n_train": len(data.y["train"]), "n_features": data.X["train"].shape[1]}
+        try:
+            model = METHODS[cfg["method"]].build(cfg["hp"], cfg["seed"], train)
+            start = time.perf_counter()
+            model.fit(data.X["train"], data.y["train"])
+            fit_seconds = time.perf_counter() - start
+            for name in sets:
+                acc, f1 = accuracy_f1(data.y[name], model.predict(data.X[name]))
+                rows.append({**base, "eval_set": name, "acc": acc, "macro_f1": f1, "n": len(data.y[name]),
+                             "fit_seconds": fit_seconds, "status": "ok", "error": ""})
+        except Exception as exc:  # recorded, never fatal for the grid
+            message = f"{type(exc).__name__}: {exc}"
+            rows.append({**base, "eval_set": "id_val", "acc": np.nan, "macro_f1": np.nan, "n": 0,
+                         "fit_seconds": np.nan, "status": "error", "error": message[:500]})
+            traceback.print_exc()
+    store.write(batch.key, pd.DataFrame(rows))
+    return str(store.shard_path(batch.key))
+
+
+def summarise(long: pd.DataFrame, meta_by_setting: dict[int, dict], profile: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long shard rows → (``results``: one row per config, ``target_metrics``: one row per config × target)."""
+    from components.whyshift.grid import METHODS
+
+    targets = long[~long["eval_set"].isin(["id_val", "id_test"])]
+    target_metrics = targets[["config_id", "eval_set", "acc", "macro_f1", "n"]].rename(
+        columns={"eval_set": "target"}).reset_index(drop=True)
+    rows = []
+    for cid, g in long.groupby("config_id", sort=True):
+        first = g.iloc[0]
+        meta = meta_by_setting[int(first["setting_id"])]
+        by = g.set_index("eval_set")
+        tg = g[~g["eval_set"].isin(["id_val", "id_test"])]
+        ok = first["status"] == "ok"
+        main = by.loc[meta["main_target"]] if ok else None
+        row = {
+            "config_id": cid, "profile": profile, "setting_id": int(first["setting_id"]),
+            "dataset": meta["dataset"], "shift_type": meta["shift_type"], "source": meta["source"],
+            "main_target": meta["main_target"], "method": first["method"],
+            "family": METHODS[first["method"]].family, "model_class": METHODS[first["method"]].model_class,
+            "hp_json": first["hp_json"], "seed": int(first["seed"]), "n_train": int(first["n_train"]),
+            "n_features": int(first["n_features"]), "status": first["status"], "error": first["error"],
+            "fit_seconds": float(first["fit_seconds"]),
+            "id_val_acc": float(by.loc["id_val", "acc"]) if ok else np.nan,
+            "id_test_acc": float(by.loc["id_test", "acc"]) if ok else np.nan,
+            "id_test_f1": float(by.loc["id_test", "macro_f1"]) if ok else np.nan,
+            "ood_acc_main": float(main["acc"]) if ok else np.nan,
+            "ood_f1_main": float(main["macro_f1"]) if ok else np.nan,
+            "ood_acc_mean": float(tg["acc"].mean()) if ok else np.nan,
+            "ood_acc_worst": float(tg["acc"].min()) if ok else np.nan,
+            "ood_acc_median": float(tg["acc"].median()) if ok else np.nan,
+            "n_targets": len(meta["targets"]),
+        }
+        row["deg_main"] = row["id_test_acc"] - row["ood_acc_main"]
+        rows.append(row)
+    return pd.DataFrame(rows), target_metrics

@@ -1,0 +1,43 @@
+"""The Lightning module behind LR and MLP: a network plus a per-example loss hook.
+
+Robust objectives (DRO, Group DRO, ...) override ``reduce_loss`` to re-weight the per-example
+cross-entropy; ERM takes the plain mean.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+
+def make_network(n_features: int, hidden_size: int, dropout_ratio: float) -> nn.Module:
+    """``Linear(d, 2)`` when ``hidden_size == 0``, else Linear→ReLU→Dropout→Linear→ReLU→Linear (spec §3.2)."""
+    if hidden_size == 0:
+        return nn.Linear(n_features, 2)
+    return nn.Sequential(nn.Linear(n_features, hidden_size), nn.ReLU(), nn.Dropout(dropout_ratio),
+                         nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, 2))
+
+
+class LitClassifier(pl.LightningModule):
+    def __init__(self, n_features: int, hidden_size: int, dropout_ratio: float, lr: float):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = make_network(n_features, hidden_size, dropout_ratio)
+        self.lr = lr
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def reduce_loss(self, losses: torch.Tensor, batch) -> torch.Tensor:
+        return losses.mean()
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch[0], batch[1]
+        losses = nn.functional.cross_entropy(self(x), y, reduction="none")
+        loss = self.reduce_loss(losses, batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=False)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.lr)

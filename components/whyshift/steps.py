@@ -1,0 +1,138 @@
+"""The four steps of ``whyshift``: files in, files out (``data/whyshift/``, ``reports/whyshift/``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from components.core.errors import DataValidationError, UserError
+from components.core.grid import ShardStore, batches, config_id
+from components.core.io import atomic_dir, read_json, write_json, write_parquet
+from components.core.pipeline import StepContext
+from components.whyshift.grid import expand_grid, grid_frame
+
+
+def prepare(ctx: StepContext) -> None:
+    """Generate every setting's source splits and targets, validate them, and enumerate the grid."""
+    from components.core.validation import validate_frame
+    from components.whyshift.data import expectations, setting_dir, validation_frame, write_setting
+    from components.whyshift.generator import WorldKnobs
+    from components.whyshift.settings import build_setting
+
+    p = ctx.params
+    configs = expand_grid(p)  # bad grid keys fail before any work
+    knobs = {name: WorldKnobs(**w.model_dump()) for name, w in p.data.worlds.items()}
+    rows = p.data.rows.model_dump()
+    reports = []
+    with atomic_dir(ctx.paths.data / "prepared") as out:  # the old data stays until all of it validates
+        for sid in ctx.progress(p.data.settings, "settings"):
+            data = build_setting(sid, knobs, dict(p.data.domains), rows, seed=p.seed)
+            write_setting(setting_dir(out, sid), data)
+            suite = f"whyshift-setting-{sid:02d}"
+            try:
+                reports.append(validate_frame(validation_frame(data), expectations(data, data.train.shape[1] - 2,
+                                                                                   rows), suite))
+            except DataValidationError as exc:
+                ctx.run and ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
+                raise
+        write_parquet(out / "grid.parquet", grid_frame(configs))
+        write_json(out / "ge_validation.json", reports)
+    if ctx.run:
+        ctx.run.log_dict(reports, "ge_validation.json")
+        ctx.run.log_metrics({"n_settings": len(p.data.settings), "n_configs": len(configs),
+                             "ge_expectations_evaluated": sum(r["evaluated"] for r in reports),
+                             "ge_expectations_failed": 0})
+    ctx.log(f"{len(p.data.settings)} settings validated ({sum(r['evaluated'] for r in reports)} expectations); "
+            f"{len(configs)} configurations")
+
+
+def train(ctx: StepContext) -> None:
+    """Fit the grid in batches (one task each); finished batches are shards, so a rerun resumes."""
+    from components.whyshift.data import setting_dir
+    from components.whyshift.fitting import Batch, run_batch, summarise
+
+    p = ctx.params
+    prepared = ctx.paths.data / "prepared"
+    ctx.paths.require(prepared / "grid.parquet", step="prepare")
+    configs = expand_grid(p)
+    prepared_ids = set(pd.read_parquet(prepared / "grid.parquet")["config_id"])
+    if prepared_ids != {c["config_id"] for c in configs}:
+        raise UserError("the grid in params differs from the prepared grid (data/whyshift/prepared/grid.parquet)",
+                        "rerun `paperflows run whyshift --step prepare` (or `dvc repro`)")
+    out = ctx.paths.data / "train"
+    store = ShardStore(out / "shards")
+    _reset_if_stale(store, config_id({"data": p.data.model_dump(), "train": p.train.model_dump(),
+                                      "seed": p.seed}))
+    done = set(store.collect()["config_id"]) if any(store.directory.glob("*.parquet")) else set()
+    todo = [c for c in configs if c["config_id"] not in done]
+    work = []
+    for sid in p.data.settings:
+        mine = [c for c in todo if c["setting_id"] == sid]
+        for chunk in batches(mine, p.grid.chunk_size):
+            work.append(Batch(str(setting_dir(prepared, sid)), str(store.directory), tuple(chunk),
+                              p.train.model_dump()))
+    ctx.log(f"{len(configs)} configurations: {len(done & {c['config_id'] for c in configs})} already done, "
+            f"{len(todo)} to fit in {len(work)} batches")
+    ctx.executor.map(run_batch, work, "fit")
+    ids = {c["config_id"] for c in configs}
+    long = store.collect(sort_by=("config_id", "eval_set"))
+    long = long[long["config_id"].isin(ids)].drop_duplicates(["config_id", "eval_set"])
+    metas = {sid: read_json(setting_dir(prepared, sid) / "setting.json") for sid in p.data.settings}
+    results, target_metrics = summarise(long, metas, ctx.profile)
+    if len(results) != len(configs):
+        raise RuntimeError(f"results have {len(results)} rows for {len(configs)} configurations")
+    write_parquet(out / "results.parquet", results)
+    write_parquet(out / "target_metrics.parquet", target_metrics)
+    n_err = int((results["status"] != "ok").sum())
+    if ctx.run:
+        ctx.run.log_metrics({"n_configs": len(results), "n_ok": len(results) - n_err, "n_error": n_err,
+                             "fit_seconds_total": float(results["fit_seconds"].sum())})
+        ctx.run.log_artifact(out / "results.parquet")
+    ctx.log(f"{len(results) - n_err} ok, {n_err} errors")
+
+
+def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:
+    """Shards are reusable only for the same data/train params; otherwise start the grid afresh."""
+    marker = store.directory / "fingerprint.json"
+    if marker.exists() and read_json(marker).get("fingerprint") == fingerprint:
+        return
+    for shard in store.directory.glob("*.parquet"):
+        shard.unlink()
+    write_json(marker, {"fingerprint": fingerprint})
+
+
+def evaluate(ctx: StepContext) -> None:
+    """Reference model, degradation on every target, DISDE (estimated and true), calibration scenarios."""
+    from components.whyshift.analysis import calibration_rows, evaluate_setting, summarise_settings
+    from components.whyshift.data import setting_dir
+
+    p = ctx.params
+    prepared = ctx.paths.data / "prepared"
+    results_path = ctx.paths.data / "train" / "results.parquet"
+    ctx.paths.require(prepared / "grid.parquet", step="prepare")
+    ctx.paths.require(results_path, step="train")
+    jobs = [(str(setting_dir(prepared, sid)), p.model_dump()) for sid in p.data.settings]
+    per_setting = ctx.executor.map(evaluate_setting, jobs, "disde")
+    degradation = pd.concat([d for d, _ in per_setting], ignore_index=True)
+    disde = pd.concat([d for _, d in per_setting], ignore_index=True)
+    calibration = calibration_rows(p)
+    analysis = summarise_settings(pd.read_parquet(results_path), degradation, disde, p)
+    with atomic_dir(ctx.paths.data / "evaluate") as out:
+        write_parquet(out / "degradation.parquet", degradation)
+        write_parquet(out / "disde.parquet", disde)
+        write_parquet(out / "calibration.parquet", calibration)
+        write_json(out / "analysis.json", analysis)
+    if ctx.run:
+        ctx.run.log_metrics({"n_disde_pairs": len(disde), "max_identity_error": float(disde["identity_error"].max())})
+    ctx.log(f"DISDE on {len(disde)} pairs, {len(calibration)} calibration decompositions")
+
+
+def report(ctx: StepContext) -> None:
+    """Figures, claims table and metrics from the evaluate outputs."""
+    from components.whyshift.report import build_report
+
+    ev = ctx.paths.data / "evaluate"
+    ctx.paths.require(ev / "analysis.json", step="evaluate")
+    build_report(ctx)
+
+
+__all__ = ["prepare", "train", "evaluate", "report"]

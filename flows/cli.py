@@ -1,0 +1,211 @@
+"""``paperflows`` (also ``python -m flows``): list, run, serve, report.
+
+Exit codes: 0 success, 2 usage/params/input error (one message, no traceback), 1 a failed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+from components.core.errors import UserError
+
+QUIET_ENV = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",  # failures are reported by the CLI itself
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "ITERATIVE_DO_NOT_TRACK": "1",
+    "PYTHONWARNINGS": "ignore",
+    "TQDM_MININTERVAL": "1",
+}
+
+
+def quiet_environment() -> None:
+    """Telemetry off, library noise off; an explicit user setting always wins."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    if os.environ.get("PAPERFLOWS_VERBOSE"):
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "INFO"
+    warnings.filterwarnings("ignore")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from flows.registry import PIPELINES
+
+    parser = argparse.ArgumentParser(prog="paperflows", description="Research papers as reproducible pipelines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="registered pipelines").set_defaults(func=cmd_list)
+
+    run = sub.add_parser("run", help="run a pipeline (or all) through Prefect, tracked in MLflow")
+    run.add_argument("slug", help=f"one of {', '.join(PIPELINES)}, or all")
+    run.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
+    run.add_argument("--step", action="append", dest="steps", metavar="STEP",
+                     help="prepare | train | evaluate | report; repeatable (default: all four)")
+    run.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a param, e.g. --set whyshift.seed=1 (repeatable)")
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="serve every flow as a Prefect deployment (needs PREFECT_API_URL)")
+    serve.add_argument("--limit", type=int, default=1, help="concurrent flow runs (default 1)")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("report", help="rebuild reports/index.html and the README table").set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    quiet_environment()
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except SystemExit as exc:  # argparse usage errors (2) and --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
+    except UserError as exc:
+        print(f"paperflows: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("paperflows: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("paperflows: the run failed (traceback above)", file=sys.stderr)
+        return 1
+
+
+def cmd_list(args) -> int:
+    from flows.registry import PIPELINES, get_pipeline
+
+    for slug in PIPELINES:
+        print(f"{slug:20s} {get_pipeline(slug).title}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from components.core.params import load_config
+    from components.core.paths import project_root
+    from components.core.pipeline import resolve_steps
+    from components.core.tracking import check_reachable, resolve_uri
+    from flows.registry import PIPELINES, get_pipeline
+
+    root = project_root()
+    slugs = list(PIPELINES) if args.slug == "all" else [args.slug]
+    pipelines = {slug: get_pipeline(slug) for slug in slugs}
+    steps = resolve_steps(args.steps)
+    for slug, pipeline in pipelines.items():  # every input error before any work
+        cfg = load_config(slug, pipeline.params_model, root, args.profile, args.overrides)
+        check_reachable(resolve_uri(root, cfg.tracking))
+
+    started = time.perf_counter()
+    summaries, failed = [], []
+    with prefect_api():
+        from flows.registry import get_flow
+
+        flows = {slug: get_flow(slug) for slug in slugs}
+        for slug, flow in flows.items():
+            try:
+                summaries.append(flow(profile=args.profile, steps=steps, overrides=args.overrides))
+            except UserError:
+                raise
+            except Exception:
+                if len(slugs) == 1:
+                    raise
+                traceback.print_exc()
+                failed.append(slug)
+    _print_summary(root, summaries, time.perf_counter() - started, index=len(steps) == 4 or "report" in steps)
+    if failed:
+        print(f"paperflows: failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class prefect_api:
+    """Context: the configured Prefect API if ``PREFECT_API_URL`` is set, else one temporary local server."""
+
+    def __enter__(self):
+        from flows._api import LocalPrefectAPI, check_api, prefect_home
+
+        url = os.environ.get("PREFECT_API_URL")
+        self.server = None
+        if url:
+            check_api(url)
+            return url
+        self.server = LocalPrefectAPI(prefect_home() / "paperflows-api.log").start()
+        url = self.server.wait()
+        os.environ["PREFECT_API_URL"] = url  # read by Prefect's settings on import, shipped to workers
+        return url
+
+    def __exit__(self, *exc):
+        if self.server is not None:
+            try:
+                from prefect.logging.handlers import APILogHandler
+
+                APILogHandler.flush()  # else exit waits ~60 s on queued logs
+            except Exception:
+                pass
+            self.server.stop()
+            os.environ.pop("PREFECT_API_URL", None)
+        return False
+
+
+def _print_summary(root: Path, summaries: list[dict], seconds: float, index: bool) -> None:
+    if index:
+        from components.core.index import build_index
+        from flows.registry import PIPELINES, get_pipeline
+
+        build_index(root, {s: get_pipeline(s).title for s in PIPELINES}, update_readme=False)
+    for s in summaries:
+        steps = " · ".join(f"{k} {v:.1f}s" for k, v in s["seconds"].items())
+        print(f"{s['slug']} ({s['profile']}): {steps}")
+        report = Path(s["reports"]) / "report.html"
+        if report.exists():
+            print(f"  report: {report}")
+    uri = summaries[0]["tracking_uri"] if summaries else ""
+    print(f"done in {seconds:.1f}s")
+    if index:
+        print(f"reports index: {root / 'reports' / 'index.html'}")
+    print(f"MLflow store:  {uri}")
+    if uri.startswith("sqlite:"):
+        print(f"MLflow UI:     MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui "
+              f"--backend-store-uri {uri} --host 127.0.0.1 --port 5000   (or: make mlflow-ui)")
+    print("Prefect UI:    .venv/bin/prefect server start --host 127.0.0.1 --port 4200   (or: make prefect-ui)")
+
+
+def cmd_serve(args) -> int:
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        raise UserError("`paperflows serve` needs a Prefect server (deployments cannot run on a temporary API)",
+                        "run `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api")
+    from flows._api import check_api
+
+    check_api(url)
+    from flows.serve import serve_all
+
+    serve_all(limit=args.limit)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from components.core.index import build_index
+    from components.core.paths import project_root
+    from flows.registry import PIPELINES, get_pipeline
+
+    root = project_root()
+    path = build_index(root, {s: get_pipeline(s).title for s in PIPELINES})
+    print(f"wrote {path} and the README's pipelines table")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Registered pipelines: slug → the module defining its ``PIPELINE`` (cheap to import)."""
+
+from __future__ import annotations
+
+import importlib
+
+from components.core.errors import UserError
+
+PIPELINES = {
+    "whyshift": "components.whyshift.pipeline",
+}
+
+
+def get_pipeline(slug: str):
+    if slug not in PIPELINES:
+        raise UserError(f"unknown pipeline {slug!r}", f"use one of: {', '.join(PIPELINES)} (or `all`)")
+    return importlib.import_module(PIPELINES[slug]).PIPELINE
+
+
+def get_flow(slug: str):
+    """The Prefect ``@flow`` of ``slug`` (imports Prefect)."""
+    get_pipeline(slug)
+    return getattr(importlib.import_module(f"flows.{slug}"), slug)

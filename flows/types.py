@@ -1,0 +1,6 @@
+"""Parameter types shared by every paper's flow: they become the Prefect UI's run form."""
+
+from typing import Literal
+
+Profile = Literal["smoke", "default", "paper"]
+Step = Literal["prepare", "train", "evaluate", "report"]

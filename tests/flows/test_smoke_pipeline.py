@@ -1,0 +1,100 @@
+"""The smoke pipeline end to end through Prefect (real CLI process) into a temporary MLflow store."""
+
+import hashlib
+import json
+
+import pytest
+
+from helpers import copy_project, run_cli
+
+STEPS = ["prepare", "train", "evaluate", "report"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("smoke") / "project")
+    proc = run_cli(["run", "whyshift", "--profile", "smoke"], root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, proc
+
+
+def test_output_is_clean(smoke_run):
+    _, proc = smoke_run
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text and "ERROR" not in text and "database is locked" not in text
+    assert "whyshift (smoke): prepare" in proc.stdout
+    assert "MLflow UI:" in proc.stdout and "Prefect UI:" in proc.stdout
+
+
+def test_files_written(smoke_run):
+    root, _ = smoke_run
+    rep = root / "reports" / "whyshift"
+    for name in ("report.md", "report.html", "claims.json", "metrics.json", "figures/degradation_vs_yx.png"):
+        assert (rep / name).stat().st_size > 0, name
+    claims = json.loads((rep / "claims.json").read_text())
+    assert len(claims) >= 3
+    for row in claims:
+        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
+    identity = next(c for c in claims if "sum to the total" in c["claim"])
+    assert identity["verdict"] == "reproduced"
+    metrics = json.loads((rep / "metrics.json").read_text())
+    assert metrics["n_configs"] == 3 and metrics["n_error"] == 0 and metrics["max_identity_error"] < 1e-9
+    assert (root / "reports" / "index.html").exists()
+    import pandas as pd
+
+    results = pd.read_parquet(root / "data/whyshift/train/results.parquet")
+    assert len(results) == 3 and results["config_id"].is_unique and (results["status"] == "ok").all()
+    assert results[["id_val_acc", "id_test_acc", "ood_acc_main"]].notna().all().all()
+
+
+def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
+    from mlflow import MlflowClient
+
+    root, _ = smoke_run
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    exp = client.get_experiment_by_name("whyshift")
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1
+    parent = parents[0]
+    children = {r.data.tags["step"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+    assert sorted(children) == sorted(STEPS)
+    for tags in [parent.data.tags] + [c.data.tags for c in children.values()]:
+        for key in ("git_commit", "git_dirty", "profile", "step", "prefect_flow_run_id", "dvc_stage"):
+            assert key in tags, key
+        assert tags["profile"] == "smoke"
+        assert tags["prefect_flow_run_id"] not in ("", "none")  # ran under Prefect
+    assert children["train"].data.tags["dvc_stage"] == "whyshift-train"
+    assert parent.data.params["data.rows.train"] == "400" and parent.data.params["profile"] == "smoke"
+    assert children["train"].data.metrics["n_configs"] == 3
+    assert children["prepare"].data.metrics["ge_expectations_failed"] == 0
+    assert children["report"].data.metrics["max_identity_error"] < 1e-9
+    assert all(r.info.status == "FINISHED" for r in runs)
+    names = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.html", "report/claims.json", "report/metrics.json"} <= names
+    assert "ge_validation.json" in {a.path for a in client.list_artifacts(children["prepare"].info.run_id)}
+
+
+def test_failed_expectations_stop_the_run_and_keep_earlier_outputs(smoke_run, monkeypatch, capsys):
+    from components.whyshift import data as whyshift_data
+    from flows.cli import main
+
+    root, _ = smoke_run
+    prepared = root / "data/whyshift/prepared"
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in prepared.rglob("*") if p.is_file()}
+    original = whyshift_data.validation_frame
+
+    def corrupted(data):
+        frame = original(data)
+        frame.loc[:4, "y"] = 2  # labels outside {0, 1}
+        return frame
+
+    monkeypatch.setattr(whyshift_data, "validation_frame", corrupted)
+    monkeypatch.chdir(root)
+    code = main(["run", "whyshift", "--profile", "smoke", "--step", "prepare"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "expect_column_values_to_be_in_set(y)" in err and "Traceback" not in err
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in prepared.rglob("*") if p.is_file()}
+    assert after == before
