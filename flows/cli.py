@@ -28,6 +28,7 @@ QUIET_ENV = {
     "ITERATIVE_DO_NOT_TRACK": "1",
     "PYTHONWARNINGS": "ignore",
     "TQDM_MININTERVAL": "1",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
 }
 
 
@@ -96,23 +97,30 @@ def cmd_run(args) -> int:
     from components.core.params import load_config
     from components.core.paths import project_root
     from components.core.pipeline import resolve_steps
-    from components.core.tracking import check_reachable, resolve_uri
+    from components.core.tracking import Tracker, check_reachable, resolve_uri
     from flows.registry import PIPELINES, get_pipeline
 
     root = project_root()
     slugs = list(PIPELINES) if args.slug == "all" else [args.slug]
     pipelines = {slug: get_pipeline(slug) for slug in slugs}
     steps = resolve_steps(args.steps)
+    uris = {}
     for slug, pipeline in pipelines.items():  # every input error before any work
         cfg = load_config(slug, pipeline.params_model, root, args.profile, args.overrides)
-        check_reachable(resolve_uri(root, cfg.tracking))
+        uris[slug] = resolve_uri(root, cfg.tracking)
+        check_reachable(uris[slug])
 
     started = time.perf_counter()
     summaries, failed = [], []
-    with prefect_api():
+    with PrefectAPI() as api:
         from flows.registry import get_flow
 
+        # while the API starts: import the flows and create the MLflow store and experiments
+        # (first use runs migrations; doing it once here also avoids races between processes)
         flows = {slug: get_flow(slug) for slug in slugs}
+        for slug, uri in uris.items():
+            Tracker(uri, slug, artifact_root=root / "mlartifacts")
+        api.wait()
         for slug, flow in flows.items():
             try:
                 summaries.append(flow(profile=args.profile, steps=steps, overrides=args.overrides))
@@ -130,33 +138,49 @@ def cmd_run(args) -> int:
     return 0
 
 
-class prefect_api:
-    """Context: the configured Prefect API if ``PREFECT_API_URL`` is set, else one temporary local server."""
+class PrefectAPI:
+    """The configured Prefect API if ``PREFECT_API_URL`` is set, else one temporary local server.
 
-    def __enter__(self):
+    Entering starts the server without waiting, so it boots while the caller imports the flows;
+    ``wait()`` blocks until it answers. ``PREFECT_API_URL`` is exported before Prefect is imported,
+    so this process and every worker it spawns use this one API.
+    """
+
+    def __enter__(self) -> "PrefectAPI":
         from flows._api import LocalPrefectAPI, check_api, prefect_home
 
-        url = os.environ.get("PREFECT_API_URL")
         self.server = None
+        url = os.environ.get("PREFECT_API_URL")
         if url:
             check_api(url)
-            return url
-        self.server = LocalPrefectAPI(prefect_home() / "paperflows-api.log").start()
-        url = self.server.wait()
-        os.environ["PREFECT_API_URL"] = url  # read by Prefect's settings on import, shipped to workers
-        return url
+        else:
+            self.server = LocalPrefectAPI(prefect_home() / "paperflows-api.log").start()
+            os.environ["PREFECT_API_URL"] = self.server.url
+        return self
 
-    def __exit__(self, *exc):
+    def wait(self) -> None:
         if self.server is not None:
-            try:
-                from prefect.logging.handlers import APILogHandler
+            self.server.wait()
 
-                APILogHandler.flush()  # else exit waits ~60 s on queued logs
-            except Exception:
-                pass
+    def __exit__(self, *exc) -> bool:
+        if self.server is not None:
+            _drain_prefect_workers()  # queued logs/events would otherwise retry ~60 s against a stopped API
             self.server.stop()
             os.environ.pop("PREFECT_API_URL", None)
         return False
+
+
+def _drain_prefect_workers() -> None:
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=10)
+        except Exception:
+            pass
 
 
 def _print_summary(root: Path, summaries: list[dict], seconds: float, index: bool) -> None:

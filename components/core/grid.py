@@ -18,6 +18,19 @@ def config_id(payload: dict[str, Any]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def fingerprint(payload: dict[str, Any], paths: Iterable[Path]) -> str:
+    """Hash of ``payload`` and the bytes of every file under ``paths``: shards made under a different
+    fingerprint (other data, params or code) are never reused."""
+    h = hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode())
+    for root in paths:
+        files = sorted(Path(root).rglob("*")) if Path(root).is_dir() else [Path(root)]
+        for f in files:
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(root) if Path(root).is_dir() else f.name).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def expand(axes: dict[str, list]) -> list[dict[str, Any]]:
     """Cartesian product of named value lists, in declared order (``{}`` → one empty config)."""
     keys = list(axes)

@@ -30,7 +30,8 @@ def _batch(fn: Callable[[Any], Any], item: Any) -> Any:
 
 
 class PrefectExecutor:
-    """Batches as Prefect task runs: in-process, on a local process pool, or on an existing Dask cluster.
+    """Batches as Prefect task runs on a local process pool or an existing Dask cluster (one local
+    worker: plain calls inside the step's task).
 
     Worker processes reach the flow's API through the shipped settings, so the caller must run
     under one shared API (``flows._api.shared_local_api`` or ``PREFECT_API_URL``).
@@ -52,12 +53,13 @@ class PrefectExecutor:
 
             limit_threads()  # workers inherit the single-thread environment
             return ProcessPoolTaskRunner(max_workers=self.workers)
-        from prefect.task_runners import ThreadPoolTaskRunner
-
-        return ThreadPoolTaskRunner(max_workers=1)
+        return None
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], name: str) -> list[Any]:
-        with self._runner() as runner:
+        runner = self._runner()
+        if runner is None:  # one local worker: plain calls inside the step's task, no per-batch round trips
+            return [fn(item) for item in items]
+        with runner:
             futures = [runner.submit(_batch.with_options(task_run_name=f"{name}-{i}"),
                                      parameters={"fn": fn, "item": item})
                        for i, item in enumerate(items)]

@@ -32,12 +32,13 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]
     from components.whyshift.data import load_setting
     from components.whyshift.disde import disde, disde_truth
     from components.whyshift.generator import World
+    from components.whyshift.settings import SETTINGS, setting_populations
 
     limit_threads()
     directory, params = Path(job[0]), WhyshiftParams.model_validate(job[1])
     data = load_setting(directory)
     meta, sid = data.meta, data.meta["setting_id"]
-    world = World.from_dict(read_json(directory / "world.json"))
+    _, populations = setting_populations(SETTINGS[sid], World.from_dict(read_json(directory / "world.json")))
     model = reference_model(params, derive_seed(params.seed, "reference", sid)).fit(data.X["train"], data.y["train"])
     correct_id = model.predict(data.X["id_test"]) == data.y["id_test"]
     acc_id = float(correct_id.mean())
@@ -56,7 +57,7 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]
         seed = derive_seed(params.seed, "disde", sid, target)
         est = disde(data.X["id_test"], correct_id, data.X[target][:m], correct[:m], n_folds=cfg.folds,
                     classifier=cfg.classifier.model_dump(), seed=seed)
-        truth = disde_truth(world.population(meta["source"]), world.population(target), model.predict,
+        truth = disde_truth(populations[meta["source"]], populations[target], model.predict,
                             n_mc=params.evaluate.truth_rows, seed=derive_seed(params.seed, "truth", sid, target))
         t = est.terms
         pairs.append({"setting_id": sid, "source": meta["source"], "target": target, "is_main": is_main,

@@ -382,16 +382,16 @@ def _calibrate(raw: Structure, seed: int) -> tuple[float, float]:
 
 
 RATE_BOUNDS = (0.2, 0.8)   # every domain's label rate (ACS-like); screened with a margin
-_SCREEN_N, _SCREEN_MARGIN, _MAX_REDRAWS = 4000, 0.02, 200
+SCREEN_N, SCREEN_MARGIN, _MAX_REDRAWS = 4000, 0.02, 200
 TEMPORAL_YEARS: dict[str, int] = {"2010": 0, "2014": 4, "2017": 7, "2018": 8}   # year -> t (§4.1)
 
 
 def _rate_ok(structure: Structure, knobs: WorldKnobs, z: np.ndarray, b: float, delta: np.ndarray,
              rng: np.random.Generator) -> bool:
     """Label rate with and without the region flip inside RATE_BOUNDS, with a Monte-Carlo margin."""
-    lo, hi = RATE_BOUNDS[0] + _SCREEN_MARGIN, RATE_BOUNDS[1] - _SCREEN_MARGIN
+    lo, hi = RATE_BOUNDS[0] + SCREEN_MARGIN, RATE_BOUNDS[1] - SCREEN_MARGIN
     pop = DomainPopulation(structure, z, b, delta, 1.0, knobs.a_x, knobs.a_y)
-    X = pop.sample_x(_SCREEN_N, rng)
+    X = pop.sample_x(SCREEN_N, rng)
     with_flip = pop.logit(X)
     without = with_flip + 2.0 * knobs.a_y * structure.in_region(X) * structure.h_flip(X)
     return all(lo <= expit(v).mean() <= hi for v in (with_flip, without))

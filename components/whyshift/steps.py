@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from components.core.errors import DataValidationError, UserError
-from components.core.grid import ShardStore, batches, config_id
+from components.core.grid import ShardStore, batches, fingerprint
 from components.core.io import atomic_dir, read_json, write_json, write_parquet
 from components.core.pipeline import StepContext
 from components.whyshift.grid import expand_grid, grid_frame
@@ -60,8 +62,9 @@ def train(ctx: StepContext) -> None:
                         "rerun `paperflows run whyshift --step prepare` (or `dvc repro`)")
     out = ctx.paths.data / "train"
     store = ShardStore(out / "shards")
-    _reset_if_stale(store, config_id({"data": p.data.model_dump(), "train": p.train.model_dump(),
-                                      "seed": p.seed}))
+    code = [Path(__file__).parent, Path(__file__).parents[1] / "core"]
+    _reset_if_stale(store, fingerprint({"data": p.data.model_dump(), "train": p.train.model_dump(),
+                                        "seed": p.seed}, [prepared / "settings", *code]))
     done = set(store.collect()["config_id"]) if any(store.directory.glob("*.parquet")) else set()
     todo = [c for c in configs if c["config_id"] not in done]
     work = []
@@ -91,7 +94,7 @@ def train(ctx: StepContext) -> None:
 
 
 def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:
-    """Shards are reusable only for the same data/train params; otherwise start the grid afresh."""
+    """Shards are reusable only under the same fingerprint; otherwise the grid starts afresh."""
     marker = store.directory / "fingerprint.json"
     if marker.exists() and read_json(marker).get("fingerprint") == fingerprint:
         return

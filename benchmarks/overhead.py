@@ -1,0 +1,127 @@
+"""Orchestration + tracking overhead of `paperflows run`, and the cost of a no-op `dvc repro`.
+
+Measured in one run on the same machine, each variant in a fresh process (imports included in both):
+
+* ``direct``   — the four whyshift step functions called in a plain loop: no Prefect, no MLflow;
+* ``paperflows`` — `paperflows run whyshift --profile smoke`: Prefect flow + tasks, a temporary local
+  Prefect API, an MLflow parent run with nested step runs, artifacts;
+* ``dvc repro`` (no-op) in a temporary git repo after a first full repro.
+
+Usage: ``.venv/bin/python benchmarks/overhead.py [--repeats 3]``; writes ``benchmarks/results/overhead.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PROJECT = ("params.yaml", "dvc.yaml", "profiles", ".dvcignore", ".dvc/config")
+
+DIRECT = """
+import sys, time
+from pathlib import Path
+from components.core.execution import LocalExecutor, limit_threads
+from components.core.params import load_config
+from components.core.paths import Paths
+from components.core.pipeline import STEPS, StepContext
+from components.core.seeding import seed_everything
+from components.whyshift.pipeline import PIPELINE
+root = Path.cwd()
+limit_threads()
+cfg = load_config("whyshift", PIPELINE.params_model, root, "smoke")
+seconds = {}
+for step in STEPS:
+    ctx = StepContext("whyshift", step, "smoke", cfg.params, cfg.runtime, Paths(root, "whyshift"),
+                      cfg.params.seed, None, LocalExecutor(cfg.runtime.workers))
+    seed_everything(ctx.seed)
+    t = time.perf_counter(); PIPELINE.step(step)(ctx); seconds[step] = time.perf_counter() - t
+print("STEPS", sum(seconds.values()))
+"""
+
+
+def copy_project(dest: Path) -> Path:
+    for name in PROJECT:
+        src = REPO / name
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    return wall, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    env = {"PREFECT_HOME": tempfile.mkdtemp(prefix="bench-prefect-"), "PYTHONWARNINGS": "ignore"}
+    direct, flow, direct_steps, flow_steps = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_project(Path(tmp) / "p")
+        timed([str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"], root, env)  # warm caches + DB
+        for _ in range(args.repeats):  # interleaved so machine load hits both alike
+            wall, out = timed([sys.executable, "-c", DIRECT], root, env)
+            direct.append(wall)
+            direct_steps.append(float(out.split("STEPS")[1]))
+            wall, out = timed([str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"], root, env)
+            flow.append(wall)
+            line = next(l for l in out.splitlines() if l.startswith("whyshift (smoke):"))
+            flow_steps.append(sum(float(part.split()[-1].rstrip("s")) for part in line.split(":", 1)[1].split("·")))
+    noop = dvc_noop(env)
+    d, f = statistics.median(direct), statistics.median(flow)
+    result = {
+        "machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})",
+        "repeats": args.repeats,
+        "direct_wall_s": direct, "paperflows_wall_s": flow,
+        "direct_step_s": direct_steps, "paperflows_step_s": flow_steps,
+        "overhead_ratio_wall": (f - d) / d,
+        "overhead_ratio_steps": (statistics.median(flow_steps) - statistics.median(direct_steps))
+        / statistics.median(direct_steps),
+        "dvc_repro_noop_s": noop,
+    }
+    out = REPO / "benchmarks" / "results" / "overhead.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def dvc_noop(env: dict) -> list[float]:
+    """Seconds of `dvc repro` when everything is up to date (smoke-sized params in a temp git repo)."""
+    import yaml
+
+    sys.path.insert(0, str(REPO))
+    from components.core.params import deep_merge
+
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = copy_project(Path(tmp) / "r")
+        shutil.copytree(REPO / "components", repo / "components", ignore=shutil.ignore_patterns("__pycache__"))
+        params = deep_merge(yaml.safe_load((repo / "params.yaml").read_text()),
+                            yaml.safe_load((repo / "profiles/smoke.yaml").read_text()))
+        (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        denv = {**env, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": str(repo)}
+        for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.email=b@b", "-c", "user.name=b", "commit", "-qm", "b"]):
+            timed(cmd, repo, denv)
+        timed([str(BIN / "dvc"), "repro"], repo, denv)
+        return [timed([str(BIN / "dvc"), "repro"], repo, denv)[0] for _ in range(3)]
+
+
+if __name__ == "__main__":
+    main()
