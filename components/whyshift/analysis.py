@@ -20,6 +20,11 @@ def reference_model(p: WhyshiftParams, seed: int) -> XGBMethod:
     return XGBMethod(learning_rate=0.3, max_depth=6, n_estimators=p.train.n_estimators, seed=seed)
 
 
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's 1/Σw² for weights summing to 1: how many points the shared distribution S really rests on."""
+    return float(1.0 / np.sum(np.square(weights)))
+
+
 def terms_row(prefix: str, terms) -> dict:
     return {f"{prefix}_total": terms.total, f"{prefix}_x_p2s": terms.x_p2s, f"{prefix}_yx": terms.yx,
             f"{prefix}_x_s2q": terms.x_s2q, f"{prefix}_yx_frac": terms.yx_frac,
@@ -64,7 +69,9 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]
                       **terms_row("est", t), **terms_row("true", truth),
                       "identity_error": abs(t.x_p2s + t.yx + t.x_s2q - t.total),
                       "abs_err_yx": abs(t.yx - truth.yx), "abs_err_total": abs(t.total - truth.total),
-                      "ece": est.ece, "n_p": len(correct_id), "n_q": int(min(m, len(correct)))})
+                      "ece": est.ece, "ess_p": effective_sample_size(est.w_p),
+                      "ess_q": effective_sample_size(est.w_q), "n_p": len(correct_id),
+                      "n_q": int(min(m, len(correct)))})
     return pd.DataFrame(degradation), pd.DataFrame(pairs)
 
 
@@ -92,23 +99,25 @@ def calibration_rows(p: WhyshiftParams) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def dominance_ratio_from_labels(labels: list[str]) -> str:
-    """README format: the majority label with its count over all pairs, e.g. "Y|X 13/14"."""
-    if not labels:
-        return "no pair > 5 pp"
-    n_yx, n_x = labels.count("Y|X"), labels.count("X")
-    return f"Y|X {n_yx}/{len(labels)}" if n_yx >= n_x else f"X {n_x}/{len(labels)}"
+def terms_of(frame: pd.DataFrame, prefix: str) -> list:
+    """DisdeTerms back from the ``<prefix>_*`` columns of disde rows."""
+    from components.whyshift.disde import DisdeTerms
+
+    return [DisdeTerms(r[f"{prefix}_total"], r[f"{prefix}_x_p2s"], r[f"{prefix}_yx"], r[f"{prefix}_x_s2q"])
+            for r in frame.to_dict("records")]
 
 
 def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: pd.DataFrame,
                        p: WhyshiftParams) -> dict:
     """Per-setting summary: dominance ratios (estimated / true), best-by-ID-val per method, accuracy on the line."""
+    from components.whyshift.disde import dominance_ratio
+
+    min_total = p.evaluate.disde.min_total
     out = {}
     for sid, res in results.groupby("setting_id"):
         ok = res[res["status"] == "ok"]
         pairs = disde[disde["setting_id"] == sid]
-        big_true = pairs[pairs["true_total"] > p.evaluate.disde.min_total]
-        big_est = pairs[pairs["est_total"] > p.evaluate.disde.min_total]
+        big_true = pairs[pairs["true_total"] > min_total]
         best = (ok.sort_values(["id_val_acc", "config_id"], ascending=[False, True])
                 .groupby("method", sort=True).head(1))
         r = float(np.corrcoef(ok["id_test_acc"], ok["ood_acc_main"])[0, 1]) if len(ok) > 2 else float("nan")
@@ -117,8 +126,8 @@ def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: 
             "main_target": str(res["main_target"].iloc[0]),
             "n_targets": int((degradation["setting_id"] == sid).sum()),
             "n_pairs_evaluated": len(pairs),
-            "dominance_est": dominance_ratio_from_labels(big_est["est_label"].tolist()),
-            "dominance_true": dominance_ratio_from_labels(big_true["true_label"].tolist()),
+            "dominance_est": dominance_ratio(terms_of(pairs, "est"), min_total),
+            "dominance_true": dominance_ratio(terms_of(pairs, "true"), min_total),
             "label_agreement": float((big_true["est_label"] == big_true["true_label"]).mean())
             if len(big_true) else float("nan"),
             "main_true_label": str(main["true_label"].iloc[0]) if len(main) else "n/a",

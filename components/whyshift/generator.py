@@ -175,7 +175,11 @@ class Structure:
         return out
 
     def h_flip(self, X: np.ndarray) -> np.ndarray:
-        """kappa * (centred effect of the flip feature); categorical or continuous (linear part)."""
+        """h_R(x) = kappa * (centred effect of the flip feature).
+
+        Categorical: kappa * (gamma[c] - mean_c gamma). Continuous (taxi DISTANCE): the linear
+        effect kappa * beta_k * x_k (its quadratic/interaction terms are not flipped).
+        """
         lay = self.layout
         if lay.flip in lay.continuous:
             k = lay.continuous.index(lay.flip)
@@ -185,6 +189,7 @@ class Structure:
         return self.kappa * (g[self.cat_codes(X)[j]] - g.mean())
 
     def in_region(self, X: np.ndarray) -> np.ndarray:
+        """Membership of the planted risk region R (conjunction of the layout's clauses)."""
         lay, mask = self.layout, np.ones(X.shape[0], dtype=bool)
         for op, col, arg in lay.region:
             if op == "in":
@@ -271,7 +276,7 @@ class DomainPopulation:
     def logit(self, X: np.ndarray) -> np.ndarray:
         s = self.structure
         c = s.cont(X)
-        g = self.b + c[:, :2] @ self.delta[:c.shape[1]]
+        g = self.b + c[:, :2] @ self.delta
         if self.rho:
             g = g - 2.0 * self.rho * s.in_region(X) * s.h_flip(X)
         return s.kappa * s.f0(X) + self.a_y * g
@@ -336,7 +341,8 @@ class DomainParams:
     u_rho: float       # rho = 1[u_rho < p_R] unless forced
 
 
-def _draw_structure(name: str, knobs: WorldKnobs, seed: int) -> Structure:
+def _draw_structure(name: str, seed: int) -> Structure:
+    """World-level draws; independent of the knobs, so editing a knob keeps the world's layout."""
     lay = LAYOUTS[name]
     rng = np.random.default_rng(derive_seed(seed, "structure", name))
     u = rng.standard_normal(2)
@@ -463,7 +469,7 @@ class World:
             raise ValueError(f"unknown world {name!r}; expected one of {sorted(LAYOUTS)}")
         if len(set(domains)) != len(domains) or len(domains) < 2:
             raise ValueError(f"domains must be >= 2 distinct names, got {domains}")
-        structure = _draw_structure(name, knobs, seed)
+        structure = _draw_structure(name, seed)
         slots = [_draw_domain(structure, knobs, name, seed, i) for i in range(len(domains))]
         far = _farthest(slots)
         if main_target is None:

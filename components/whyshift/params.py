@@ -56,8 +56,11 @@ class TrainParams(StrictModel):
 
 
 class DomainClassifier(StrictModel):
+    """XGBoost propensity model of DISDE (cross-fitted)."""
+
     n_estimators: int = Field(ge=1)
     max_depth: int = Field(ge=1)
+    learning_rate: float = Field(0.2, gt=0, description="0.2 keeps the null scenario's weight CV < 0.2")
 
 
 class DisdeParams(StrictModel):

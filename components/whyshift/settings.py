@@ -118,6 +118,7 @@ class SettingData:
     id_test: pd.DataFrame
     targets: dict[str, pd.DataFrame]
     populations: dict[str, Population] = field(repr=False, default_factory=dict)
+    base_domain: str | None = None   # world domain behind temporal years / age mixtures
 
     def population(self, domain: str) -> Population:
         """Closed-form population of the source or a target (for DISDE ground truth)."""
@@ -213,4 +214,7 @@ def build_setting(setting_id: int, knobs: dict[str, WorldKnobs], n_domains: dict
         if dom != source:
             Xt, yt = pop.sample(rows["target"], derive_seed(seed, "sample", setting_id, dom))
             targets[dom] = _frame(Xt, yt, names, dom)
-    return SettingData(setting, world, source, main, train, id_val, id_test, targets, pops)
+    base = {"temporal": setting.base_domain, "synthetic": None}.get(setting.shift_type)
+    if setting.shift_type == "synthetic":
+        base = age_base_domain(world)
+    return SettingData(setting, world, source, main, train, id_val, id_test, targets, pops, base)
