@@ -33,7 +33,7 @@ class LocalPrefectAPI:
         spec = importlib.util.find_spec("prefect")
         app_dir = str(Path(spec.origin).parent.parent)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "wb")  # the last run's server log
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         env.pop("PREFECT_API_URL", None)

@@ -31,6 +31,16 @@ def prefect_home(tmp_path_factory):
     return home
 
 
+@pytest.fixture(autouse=True)
+def restore_environ():
+    """Undo environment changes a test makes, including MLflow's: ``mlflow.set_tracking_uri`` (called by
+    Lightning's MLFlowLogger) exports MLFLOW_TRACKING_URI, which would redirect later subprocesses."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     """A fresh project copy as the working directory; MLflow defaults to its own ``mlflow.db``."""

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Protocol, Sequence, TypeVar
+from typing import Callable, Iterable, Protocol, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,6 +26,15 @@ def limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+def progress(items: Iterable, desc: str, total: int | None = None) -> Iterable:
+    """A progress bar on an interactive terminal; the plain iterable otherwise (CI, DVC logs)."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, total=total, leave=False)
+
+
 class Executor(Protocol):
     def map(self, fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
         """Apply ``fn`` to every item (in any order, on any worker); results in input order."""
@@ -34,17 +43,14 @@ class Executor(Protocol):
 class LocalExecutor:
     """In-process for one worker, else a spawn-based process pool with single-threaded workers."""
 
-    def __init__(self, workers: int = 1, progress: Callable | None = None):
+    def __init__(self, workers: int = 1):
         self.workers = workers
-        self.progress = progress
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
         if self.workers <= 1 or len(items) <= 1:
-            iterable = self.progress(items, name) if self.progress else items
-            return [fn(item) for item in iterable]
+            return [fn(item) for item in progress(items, name)]
         limit_threads()  # inherited by the spawned workers through the environment
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=limit_threads) as pool:
             futures = [pool.submit(fn, item) for item in items]
-            done = self.progress(futures, name) if self.progress else futures
-            return [f.result() for f in done]
+            return [f.result() for f in progress(futures, name)]

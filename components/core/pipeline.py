@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 from components.core.errors import UserError
 from components.core.index import record_step
-from components.core.execution import Executor, LocalExecutor, limit_threads
+from components.core.execution import Executor, LocalExecutor, limit_threads, progress
 from components.core.params import RunConfig, RuntimeParams, StrictModel, load_config
 from components.core.paths import Paths, project_root
 from components.core.seeding import seed_everything
@@ -55,12 +55,7 @@ class StepContext:
         print(f"[{self.slug} {self.step}] {message}", file=sys.stderr, flush=True)
 
     def progress(self, items: Iterable, desc: str, total: int | None = None) -> Iterable:
-        """A progress bar on an interactive terminal; the plain iterable otherwise (CI, DVC logs)."""
-        if not sys.stderr.isatty():
-            return items
-        from tqdm.auto import tqdm
-
-        return tqdm(items, desc=f"[{self.slug} {self.step}] {desc}", total=total, leave=False)
+        return progress(items, f"[{self.slug} {self.step}] {desc}", total)
 
 
 def resolve_steps(steps: Iterable[str] | None) -> list[str]:
@@ -100,6 +95,7 @@ def run_pipeline(pipeline: Pipeline, profile: str = "default", steps: Iterable[s
     summary = {"slug": pipeline.slug, "profile": profile, "steps": selected, "run_id": parent.run_id,
                "tracking_uri": uri, "reports": str(paths.reports), "seconds": {}}
     child: TrackedRun | None = None
+    exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # mlflow.set_tracking_uri (Lightning) exports it
     try:
         for step in selected:
             child = tracker.start_run(step, {**base_tags, "step": step, "dvc_stage": f"{pipeline.slug}-{step}"},
@@ -130,4 +126,9 @@ def run_pipeline(pipeline: Pipeline, profile: str = "default", steps: Iterable[s
             if run is not None:
                 run.finish(status)
         raise
+    finally:
+        if exported_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = exported_uri
     return summary

@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from components.core.execution import progress
 from components.core.params import RunConfig
 from components.core.paths import project_root
 from components.core.pipeline import Pipeline, run_pipeline
@@ -58,12 +59,12 @@ class PrefectExecutor:
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any], name: str) -> list[Any]:
         runner = self._runner()
         if runner is None:  # one local worker: plain calls inside the step's task, no per-batch round trips
-            return [fn(item) for item in items]
+            return [fn(item) for item in progress(items, name)]
         with runner:
             futures = [runner.submit(_batch.with_options(task_run_name=f"{name}-{i}"),
                                      parameters={"fn": fn, "item": item})
                        for i, item in enumerate(items)]
-            return [f.result() for f in futures]
+            return [f.result() for f in progress(futures, name)]
 
 
 def run_in_prefect(pipeline: Pipeline, profile: str, steps: Iterable[str] | None,

@@ -1,7 +1,9 @@
-"""The Lightning module behind LR and MLP: a network plus a per-example loss hook.
+"""The Lightning module behind every torch method: a network plus a per-example loss hook.
 
-Robust objectives (DRO, Group DRO, ...) override ``reduce_loss`` to re-weight the per-example
-cross-entropy; ERM takes the plain mean.
+Batches are ``(x, y)`` or ``(x, y, group)``. ERM takes the plain mean of the per-example
+cross-entropy; a robust method passes an ``objective`` (a module of ``components.whyshift.losses``
+mapping ``(losses, groups)`` to a scalar) so its state — Group DRO's q, marginal DRO's η — is part
+of the module and its learnable parameters reach the optimiser.
 """
 
 from __future__ import annotations
@@ -20,17 +22,22 @@ def make_network(n_features: int, hidden_size: int, dropout_ratio: float) -> nn.
 
 
 class LitClassifier(pl.LightningModule):
-    def __init__(self, n_features: int, hidden_size: int, dropout_ratio: float, lr: float):
+    def __init__(self, n_features: int, hidden_size: int, dropout_ratio: float, lr: float,
+                 objective: nn.Module | None = None):
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["objective"])
         self.net = make_network(n_features, hidden_size, dropout_ratio)
         self.lr = lr
+        self.objective = objective
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
     def reduce_loss(self, losses: torch.Tensor, batch) -> torch.Tensor:
-        return losses.mean()
+        if self.objective is None:
+            return losses.mean()
+        groups = batch[2] if len(batch) > 2 else None
+        return self.objective(losses, groups)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch[0], batch[1]

@@ -45,14 +45,27 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         std = X.std(axis=0)
         self.scale_ = np.where(self.mask_ & (std > 0), std, 1.0).astype(np.float32)
         self.classes_ = np.array([0, 1])
-        torch.manual_seed(self.seed)
-        module = LitClassifier(X.shape[1], self.hidden_size, self.dropout_ratio, self.lr)
-        data = TensorDataset(torch.from_numpy(self._scale(X)), torch.from_numpy(np.asarray(y, dtype=np.int64)))
-        loader = DataLoader(data, batch_size=self.batch_size, shuffle=True,
-                            generator=torch.Generator().manual_seed(self.seed), num_workers=0)
-        make_trainer(self.train_epochs, run=run, progress=False).fit(module, loader)
+        objective = self._objective(X)
+        tensors = [torch.from_numpy(self._scale(X)), torch.from_numpy(np.array(y, dtype=np.int64))]
+        if objective is not None:  # robust objectives read the sensitive column from the batch
+            tensors.append(torch.from_numpy(self._batch_groups(X)))
+        with torch.random.fork_rng(devices=[]):  # seeded init/dropout without touching the caller's RNG
+            torch.manual_seed(self.seed)
+            module = LitClassifier(X.shape[1], self.hidden_size, self.dropout_ratio, self.lr, objective)
+            loader = DataLoader(TensorDataset(*tensors), batch_size=self.batch_size, shuffle=True,
+                                generator=torch.Generator().manual_seed(self.seed), num_workers=0)
+            make_trainer(self.train_epochs, run=run, progress=False).fit(module, loader)
         self.module_ = module.eval()
         return self
+
+    def _objective(self, X: np.ndarray):
+        """The batch objective (a ``components.whyshift.losses`` module); None is ERM's mean."""
+        return None
+
+    @staticmethod
+    def _batch_groups(X: np.ndarray) -> np.ndarray:
+        """Group index 0..G−1 of each row from the raw sensitive column 0 (coded 1/2, W-D9)."""
+        return np.unique(X[:, 0], return_inverse=True)[1].astype(np.int64).ravel()
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return ((np.asarray(X, dtype=np.float32) - self.mean_) / self.scale_).astype(np.float32)

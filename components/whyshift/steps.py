@@ -34,7 +34,8 @@ def prepare(ctx: StepContext) -> None:
                 reports.append(validate_frame(validation_frame(data), expectations(data, data.train.shape[1] - 2,
                                                                                    rows), suite))
             except DataValidationError as exc:
-                ctx.run and ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
+                if ctx.run:
+                    ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
                 raise
         write_parquet(out / "grid.parquet", grid_frame(configs))
         write_json(out / "ge_validation.json", reports)

@@ -1,0 +1,219 @@
+"""Imbalance and causal methods of spec §3.3 on XGBoost: JTT, SUBY, SUBG, RWY, RWG and DWR.
+
+Each method only changes *which rows* (resampling) or *how much each row counts* (weights) before
+an XGB fit with the grid's XGB keys; the rule itself is a small pure function, tested directly.
+The sensitive column 0 (coded 1/2) defines the groups of SUBG and RWG.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from components.whyshift.models import XGBMethod
+
+log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------------- rules
+
+
+def suby_indices(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Every minority row plus an equal number of majority rows drawn *without* replacement (W-D8)."""
+    classes, counts = np.unique(y, return_counts=True)
+    n_min = counts.min()
+    keep = [np.flatnonzero(y == c) if n == n_min else rng.choice(np.flatnonzero(y == c), n_min, replace=False)
+            for c, n in zip(classes, counts)]
+    return np.sort(np.concatenate(keep))
+
+
+def subg_indices(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each group resampled *with* replacement to the smallest group's size (the official behaviour)."""
+    values, counts = np.unique(groups, return_counts=True)
+    n_min = counts.min()
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(groups == g), n_min, replace=True) for g in values]))
+
+
+def rwy_weights(y: np.ndarray) -> np.ndarray:
+    """1 for y = 1 and p/(1−p) for y = 0 (p = mean y), so both classes carry equal mass; sum n."""
+    p = float(np.mean(y))
+    w = np.where(y == 1, 1.0, p / (1 - p))
+    return w * len(y) / w.sum()
+
+
+def rwg_weights(groups: np.ndarray) -> np.ndarray:
+    """min_cnt/cnt_g per group g, so every group carries equal mass; sum n."""
+    values, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    w = (counts.min() / counts)[inverse.ravel()]
+    return w * len(groups) / w.sum()
+
+
+def jtt_weights(errors: np.ndarray, lambda_up: float) -> np.ndarray:
+    """λ on the rows the first-stage model got wrong, 1 elsewhere."""
+    return np.where(errors, float(lambda_up), 1.0)
+
+
+def dwr_weights(X: np.ndarray, l1: float, l2: float, lr: float = 1e-3, max_steps: int = 2000,
+                tol: float = 1e-8) -> tuple[np.ndarray, int]:
+    """Decorrelating weights: Adam on v (w = v², from v = 1) until |Δloss| ≤ tol; returns (w/mean w, steps).
+
+    Float64 so a 1e-8 change in the loss is resolvable; deterministic (no randomness involved).
+    """
+    import torch
+
+    from components.whyshift.losses import dwr_objective
+
+    x = torch.as_tensor(np.asarray(X, dtype=np.float64))
+    v = torch.ones(x.shape[0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([v], lr=lr)
+    previous = None
+    steps = 0
+    for steps in range(1, max_steps + 1):
+        opt.zero_grad()
+        loss = dwr_objective(x, v * v, l1, l2)
+        loss.backward()
+        opt.step()
+        value = float(loss)
+        if previous is not None and abs(previous - value) <= tol:
+            break
+        previous = value
+    w = (v.detach() ** 2).numpy()
+    return w / w.mean(), steps
+
+
+# ----------------------------------------------------------------------------------- estimators
+
+
+class XGBWrapper(ClassifierMixin, BaseEstimator):
+    """XGB keys of the grid (XGB_base plus max_bin and grow_policy at the spec's 256 / depthwise)."""
+
+    def __init__(self, learning_rate: float = 0.3, max_depth: int = 6, min_split_loss: float = 0.0,
+                 colsample_bytree: float = 1.0, max_bin: int = 256, grow_policy: str = "depthwise",
+                 n_estimators: int = 50, seed: int = 0):
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_split_loss = min_split_loss
+        self.colsample_bytree = colsample_bytree
+        self.max_bin = max_bin
+        self.grow_policy = grow_policy
+        self.n_estimators = n_estimators
+        self.seed = seed
+
+    def _xgb(self) -> XGBMethod:
+        return XGBMethod(learning_rate=self.learning_rate, max_depth=self.max_depth,
+                         min_split_loss=self.min_split_loss, colsample_bytree=self.colsample_bytree,
+                         max_bin=self.max_bin, grow_policy=self.grow_policy,
+                         n_estimators=self.n_estimators, seed=self.seed)
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(X)
+
+
+class SUBY(XGBWrapper):
+    """XGB on a class-balanced subsample (majority class subsampled without replacement)."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "SUBY":
+        self.indices_ = suby_indices(np.asarray(y), self._rng())
+        self.model_ = self._xgb().fit(X[self.indices_], np.asarray(y)[self.indices_])
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class SUBG(XGBWrapper):
+    """XGB on a group-balanced resample (each sensitive group drawn with replacement to the smallest)."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "SUBG":
+        self.indices_ = subg_indices(np.asarray(X)[:, 0], self._rng())
+        self.model_ = self._xgb().fit(X[self.indices_], np.asarray(y)[self.indices_])
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class RWY(XGBWrapper):
+    """XGB with class-balancing weights."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "RWY":
+        self.sample_weight_ = rwy_weights(np.asarray(y))
+        self.model_ = self._xgb().fit(X, y, sample_weight=self.sample_weight_)
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class RWG(XGBWrapper):
+    """XGB with group-balancing weights over the sensitive column."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "RWG":
+        self.sample_weight_ = rwg_weights(np.asarray(X)[:, 0])
+        self.model_ = self._xgb().fit(X, y, sample_weight=self.sample_weight_)
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class JTT(XGBWrapper):
+    """Just Train Twice: refit XGB with weight ``lambda_up`` (the grid's ``lambda``) on first-stage errors.
+
+    ``lambda`` is a Python keyword, so it cannot be an ``__init__`` argument; ``lambda_`` would read
+    as a fitted attribute to scikit-learn. The name is JTT's own λ_up.
+    """
+
+    def __init__(self, lambda_up: float = 5.0, learning_rate: float = 0.3, max_depth: int = 6,
+                 min_split_loss: float = 0.0, colsample_bytree: float = 1.0, max_bin: int = 256,
+                 grow_policy: str = "depthwise", n_estimators: int = 50, seed: int = 0):
+        super().__init__(learning_rate, max_depth, min_split_loss, colsample_bytree, max_bin, grow_policy,
+                         n_estimators, seed)
+        self.lambda_up = lambda_up
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "JTT":
+        y = np.asarray(y)
+        first = self._xgb().fit(X, y)
+        self.errors_ = first.predict(X) != y
+        self.sample_weight_ = jtt_weights(self.errors_, self.lambda_up)
+        self.model_ = self._xgb().fit(X, y, sample_weight=self.sample_weight_)
+        self.classes_ = self.model_.classes_
+        return self
+
+
+class DWR(XGBWrapper):
+    """Decorrelated weighted regression: decorrelating weights → weighted LR feature selection → weighted XGB.
+
+    ``l1`` weights the mean-one penalty (not an L1 norm), ``l2`` the second moment. If no
+    coefficient exceeds ``threshold`` every feature is kept (W-D12) and ``empty_selection_`` is 1.
+    """
+
+    def __init__(self, l1: float = 0.1, l2: float = 0.1, threshold: float = 1e-3, learning_rate: float = 0.3,
+                 max_depth: int = 6, min_split_loss: float = 0.0, colsample_bytree: float = 1.0,
+                 max_bin: int = 256, grow_policy: str = "depthwise", n_estimators: int = 50, seed: int = 0):
+        super().__init__(learning_rate, max_depth, min_split_loss, colsample_bytree, max_bin, grow_policy,
+                         n_estimators, seed)
+        self.l1 = l1
+        self.l2 = l2
+        self.threshold = threshold
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "DWR":
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.asarray(X, dtype=np.float64)
+        self.sample_weight_, self.n_steps_ = dwr_weights(X, self.l1, self.l2)
+        selector = LogisticRegression(C=1.0, max_iter=1000).fit(X, y, sample_weight=self.sample_weight_)
+        selected = np.flatnonzero(np.abs(selector.coef_.ravel()) > self.threshold)
+        self.empty_selection_ = int(selected.size == 0)
+        if self.empty_selection_:
+            log.info("dwr_empty_selection=1: no |coef| > %g, keeping all %d features", self.threshold, X.shape[1])
+            selected = np.arange(X.shape[1])
+        self.selected_ = selected
+        self.model_ = self._xgb().fit(X[:, selected], y, sample_weight=self.sample_weight_)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(np.asarray(X)[:, self.selected_])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(np.asarray(X)[:, self.selected_])
