@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--limit", type=int, default=1, help="concurrent flow runs (default 1)")
     serve.set_defaults(func=cmd_serve)
 
+    grid = sub.add_parser("grid", help="size of a pipeline's configuration grid")
+    grid.add_argument("slug")
+    grid.add_argument("--count", action="store_true", help="print the number of configurations (default)")
+    grid.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
+    grid.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY.PATH=VALUE")
+    grid.set_defaults(func=cmd_grid)
+
     sub.add_parser("report", help="rebuild reports/index.html and the README table").set_defaults(func=cmd_report)
     return parser
 
@@ -217,6 +224,25 @@ def cmd_serve(args) -> int:
     from flows.serve import serve_all
 
     serve_all(limit=args.limit)
+    return 0
+
+
+def cmd_grid(args) -> int:
+    """Print the grid size, then the count per method (stderr), without running anything."""
+    from collections import Counter
+
+    from components.core.params import load_config
+    from components.core.paths import project_root
+    from flows.registry import get_pipeline
+
+    pipeline = get_pipeline(args.slug)
+    cfg = load_config(args.slug, pipeline.params_model, project_root(), args.profile, args.overrides)
+    configs = pipeline.expand_grid(cfg.params)
+    print(len(configs))
+    per_method = Counter(c.get("method", "-") for c in configs)
+    settings = len({c.get("setting_id") for c in configs})
+    print(f"{args.slug} ({args.profile}): {settings} settings × per-method counts "
+          + ", ".join(f"{m} {n // max(settings, 1)}" for m, n in per_method.items()), file=sys.stderr)
     return 0
 
 

@@ -31,9 +31,17 @@ class Pipeline:
     title: str
     params_model: type[StrictModel]
     steps_module: str  # imported on first use: listing pipelines must stay cheap
+    grid: str | None = None  # "module:function" expanding params into the list of grid configs
+    artifacts: tuple[str, ...] = ()  # outputs (relative to data/<slug>/) also logged to the parent run
 
     def step(self, name: str) -> Callable[["StepContext"], None]:
         return getattr(importlib.import_module(self.steps_module), name)
+
+    def expand_grid(self, params) -> list[dict]:
+        if self.grid is None:
+            raise UserError(f"{self.slug} has no configuration grid", "grids exist for: whyshift")
+        module, _, name = self.grid.partition(":")
+        return getattr(importlib.import_module(module), name)(params)
 
 
 @dataclass
@@ -118,6 +126,9 @@ def run_pipeline(pipeline: Pipeline, profile: str = "default", steps: Iterable[s
             child = None
             if step == "report" and paths.reports.exists():
                 parent.log_artifact(paths.reports, "report")
+                for rel in pipeline.artifacts:
+                    if (paths.data / rel).exists():
+                        parent.log_artifact(paths.data / rel, "data")
         parent.log_metrics({f"seconds_{s}": v for s, v in summary["seconds"].items()})
         parent.finish()
     except BaseException as exc:

@@ -89,10 +89,18 @@ class Tracker:
 
 
 class TrackedRun:
-    """A handle on one MLflow run: params, metrics, tags, artifacts, and its end status."""
+    """A handle on one MLflow run: params, metrics, tags, artifacts, nested runs, and its end status."""
 
     def __init__(self, client, run_id: str, uri: str):
         self.client, self.run_id, self.uri = client, run_id, uri
+
+    def start_child(self, name: str, tags: dict[str, str] | None = None) -> "TrackedRun":
+        """A nested run under this one (same experiment), e.g. the best configuration of a grid."""
+        experiment_id = self.client.get_run(self.run_id).info.experiment_id
+        tags = {**{k: str(v) for k, v in (tags or {}).items()}, "mlflow.runName": name,
+                "mlflow.parentRunId": self.run_id}
+        run = self.client.create_run(experiment_id, run_name=name, tags=tags)
+        return TrackedRun(self.client, run.info.run_id, self.uri)
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param

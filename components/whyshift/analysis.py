@@ -13,6 +13,7 @@ from components.whyshift.models import XGBMethod
 from components.whyshift.params import WhyshiftParams
 
 CALIBRATION_SCENARIOS = ("pure_x", "pure_x_orth", "pure_yx", "null")
+ERM_TREES = ("xgb", "lightgbm")  # the baseline of claim C4
 
 
 def reference_model(p: WhyshiftParams, seed: int) -> XGBMethod:
@@ -31,23 +32,26 @@ def terms_row(prefix: str, terms) -> dict:
             f"{prefix}_x_frac": terms.x_frac, f"{prefix}_label": terms.label()}
 
 
-def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(degradation per target, DISDE rows per evaluated pair) for one prepared setting."""
+def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(degradation per target, DISDE rows per evaluated pair, risk region of the main pair) for one setting."""
     from components.core.execution import limit_threads
     from components.whyshift.data import load_setting
     from components.whyshift.disde import disde, disde_truth
     from components.whyshift.generator import World
+    from components.whyshift.risk_region import find_risk_region
     from components.whyshift.settings import SETTINGS, setting_populations
 
     limit_threads()
     directory, params = Path(job[0]), WhyshiftParams.model_validate(job[1])
     data = load_setting(directory)
     meta, sid = data.meta, data.meta["setting_id"]
-    _, populations = setting_populations(SETTINGS[sid], World.from_dict(read_json(directory / "world.json")))
-    model = reference_model(params, derive_seed(params.seed, "reference", sid)).fit(data.X["train"], data.y["train"])
+    world = World.from_dict(read_json(directory / "world.json"))
+    _, populations = setting_populations(SETTINGS[sid], world)
+    ref_seed = derive_seed(params.seed, "reference", sid)
+    model = reference_model(params, ref_seed).fit(data.X["train"], data.y["train"])
     correct_id = model.predict(data.X["id_test"]) == data.y["id_test"]
     acc_id = float(correct_id.mean())
-    degradation, pairs = [], []
+    degradation, pairs, region = [], [], {}
     cfg = params.evaluate.disde
     for target in data.targets:
         correct = model.predict(data.X[target]) == data.y[target]
@@ -60,7 +64,8 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]
             continue
         m = cfg.max_target_rows
         seed = derive_seed(params.seed, "disde", sid, target)
-        est = disde(data.X["id_test"], correct_id, data.X[target][:m], correct[:m], n_folds=cfg.folds,
+        X_q, y_q = data.X[target][:m], data.y[target][:m]
+        est = disde(data.X["id_test"], correct_id, X_q, correct[:m], n_folds=cfg.folds,
                     classifier=cfg.classifier.model_dump(), seed=seed)
         truth = disde_truth(populations[meta["source"]], populations[target], model.predict,
                             n_mc=params.evaluate.truth_rows, seed=derive_seed(params.seed, "truth", sid, target))
@@ -70,9 +75,20 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]
                       "identity_error": abs(t.x_p2s + t.yx + t.x_s2q - t.total),
                       "abs_err_yx": abs(t.yx - truth.yx), "abs_err_total": abs(t.total - truth.total),
                       "ece": est.ece, "ess_p": effective_sample_size(est.w_p),
-                      "ess_q": effective_sample_size(est.w_q), "n_p": len(correct_id),
-                      "n_q": int(min(m, len(correct)))})
-    return pd.DataFrame(degradation), pd.DataFrame(pairs)
+                      "ess_q": effective_sample_size(est.w_q), "n_p": len(correct_id), "n_q": len(X_q)})
+        if is_main:
+            planted = has_planted_region(SETTINGS[sid], world, target)
+            found = find_risk_region(data.X["id_test"], data.y["id_test"], est.w_p, X_q, y_q, est.w_q,
+                                     lambda: reference_model(params, ref_seed), meta["feature_names"],
+                                     planted=world.in_region if planted else None, seed=seed)
+            region = {"setting_id": sid, "target": target, "planted": planted, **found.to_dict()}
+    return pd.DataFrame(degradation), pd.DataFrame(pairs), region
+
+
+def has_planted_region(setting, world, target: str) -> bool:
+    """A spatial pair whose target flips labels inside R while the source does not (ρ: 0 → 1)."""
+    return (setting.shift_type == "spatial" and world.rho.get(target, 0.0) == 1.0
+            and world.rho.get(world.source, 0.0) == 0.0)
 
 
 def calibration_rows(p: WhyshiftParams) -> pd.DataFrame:
@@ -109,8 +125,10 @@ def terms_of(frame: pd.DataFrame, prefix: str) -> list:
 
 def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: pd.DataFrame,
                        p: WhyshiftParams) -> dict:
-    """Per-setting summary: dominance ratios (estimated / true), best-by-ID-val per method, accuracy on the line."""
+    """Per setting: dominance ratios (estimated / true), main-pair labels, best-by-ID-val and oracle per
+    method and family, the variance decomposition, and accuracy on the line."""
     from components.whyshift.disde import dominance_ratio
+    from components.whyshift.variance import accuracy_on_the_line, anova, best_by_id_val
 
     min_total = p.evaluate.disde.min_total
     out = {}
@@ -118,12 +136,14 @@ def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: 
         ok = res[res["status"] == "ok"]
         pairs = disde[disde["setting_id"] == sid]
         big_true = pairs[pairs["true_total"] > min_total]
-        best = (ok.sort_values(["id_val_acc", "config_id"], ascending=[False, True])
-                .groupby("method", sort=True).head(1))
-        r = float(np.corrcoef(ok["id_test_acc"], ok["ood_acc_main"])[0, 1]) if len(ok) > 2 else float("nan")
         main = pairs[pairs["is_main"]]
+        best = best_by_id_val(ok, "method")
+        family_best = best_by_id_val(ok, "family")
+        oracle = ok.sort_values(["ood_acc_main", "config_id"], ascending=[False, True]).groupby("method").head(1)
+        erm_trees = ok[ok["method"].isin(ERM_TREES)]
         out[str(int(sid))] = {
             "main_target": str(res["main_target"].iloc[0]),
+            "n_configs": len(res), "n_ok": len(ok),
             "n_targets": int((degradation["setting_id"] == sid).sum()),
             "n_pairs_evaluated": len(pairs),
             "dominance_est": dominance_ratio(terms_of(pairs, "est"), min_total),
@@ -132,8 +152,13 @@ def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: 
             if len(big_true) else float("nan"),
             "main_true_label": str(main["true_label"].iloc[0]) if len(main) else "n/a",
             "main_est_label": str(main["est_label"].iloc[0]) if len(main) else "n/a",
-            "acc_on_the_line_r": r,
-            "best_by_id_val": {row.method: {"config_id": row.config_id, "id_val_acc": row.id_val_acc,
-                                            "ood_acc_main": row.ood_acc_main} for row in best.itertuples()},
+            **accuracy_on_the_line(ok), **anova(ok),
+            "best_by_id_val": {m: {"config_id": r.config_id, "family": r.family, "id_val_acc": r.id_val_acc,
+                                   "ood_acc_main": r.ood_acc_main, "hp_json": r.hp_json}
+                               for m, r in best.iterrows()},
+            "family_best_by_id_val": {f: float(r.ood_acc_main) for f, r in family_best.iterrows()},
+            "erm_tree_best_by_id_val": float(best_by_id_val(erm_trees.assign(g=0), "g")["ood_acc_main"].iloc[0])
+            if len(erm_trees) else float("nan"),
+            "oracle": {r.method: float(r.ood_acc_main) for r in oracle.itertuples()},
         }
     return out

@@ -9,7 +9,11 @@ from typing import Any, Callable
 
 from components.core.errors import UserError
 from components.core.grid import config_id, expand
+from components.whyshift.baselines import GBMMethod, LightGBMMethod, RFMethod, SVMMethod
+from components.whyshift.fairness import FairReduction, FairThreshold
 from components.whyshift.models import TorchClassifier, XGBMethod
+from components.whyshift.reweighting import DWR, JTT, RWG, RWY, SUBG, SUBY
+from components.whyshift.robust import ChiDORO, ChiDRO, CVaRDORO, CVaRDRO, GroupDRO, MarginalDRO
 from components.whyshift.params import TrainParams, WhyshiftParams
 
 
@@ -41,13 +45,50 @@ def _xgb_fixed(t: TrainParams) -> dict:
     return {"n_estimators": t.n_estimators}
 
 
+def _none_fixed(t: TrainParams) -> dict:
+    return {}
+
+
+def _marginal_fixed(t: TrainParams) -> dict:
+    """The spec fixes marginal DRO's MLP (§5.1); only radius and p_min are grid keys."""
+    return {"train_epochs": t.mlp_epochs, "lr": 1e-3, "hidden_size": 64, "dropout_ratio": 0.1, "batch_size": 512}
+
+
+def _fair_fixed(constraint: str, difference_bound: float | None = None) -> Callable[[TrainParams], dict]:
+    def fixed(t: TrainParams) -> dict:
+        return {"n_estimators": t.n_estimators, "max_iter": t.fair_max_iter, "constraint": constraint,
+                "difference_bound": difference_bound}
+    return fixed
+
+
 _PROBE = TrainParams(mlp_epochs=1, n_estimators=1)
 
-METHODS: dict[str, Method] = {
-    "lr": Method("lr", "basic", "linear", TorchClassifier, _lr_fixed),
-    "mlp": Method("mlp", "basic", "mlp", TorchClassifier, _mlp_fixed),
-    "xgb": Method("xgb", "tree", "tree", XGBMethod, _xgb_fixed),
-}
+METHODS: dict[str, Method] = {m.name: m for m in [
+    Method("lr", "basic", "linear", TorchClassifier, _lr_fixed),
+    Method("mlp", "basic", "mlp", TorchClassifier, _mlp_fixed),
+    Method("svm", "basic", "kernel", SVMMethod, _none_fixed),
+    Method("rf", "tree", "tree", RFMethod, _none_fixed),
+    Method("gbm", "tree", "tree", GBMMethod, _none_fixed),
+    Method("xgb", "tree", "tree", XGBMethod, _xgb_fixed),
+    Method("lightgbm", "tree", "tree", LightGBMMethod, _none_fixed),
+    Method("chi_dro", "DRO", "mlp", ChiDRO, _mlp_fixed),
+    Method("cvar_dro", "DRO", "mlp", CVaRDRO, _mlp_fixed),
+    Method("chi_doro", "DRO", "mlp", ChiDORO, _mlp_fixed),
+    Method("cvar_doro", "DRO", "mlp", CVaRDORO, _mlp_fixed),
+    Method("group_dro", "DRO", "mlp", GroupDRO, _mlp_fixed),
+    Method("marginal_dro", "DRO", "mlp", MarginalDRO, _marginal_fixed),
+    Method("jtt", "imbalance", "tree", JTT, _xgb_fixed),
+    Method("suby", "imbalance", "tree", SUBY, _xgb_fixed),
+    Method("subg", "imbalance", "tree", SUBG, _xgb_fixed),
+    Method("rwy", "imbalance", "tree", RWY, _xgb_fixed),
+    Method("rwg", "imbalance", "tree", RWG, _xgb_fixed),
+    Method("dwr", "causal", "tree", DWR, _xgb_fixed),
+    Method("fair_in_dp", "fairness", "tree", FairReduction, _fair_fixed("dp")),
+    Method("fair_in_eo", "fairness", "tree", FairReduction, _fair_fixed("eo")),
+    Method("fair_in_error_parity", "fairness", "tree", FairReduction, _fair_fixed("error_parity")),
+    Method("fair_post_threshold", "fairness", "tree", FairThreshold, _xgb_fixed),
+    Method("fair_post_exp", "fairness", "tree", FairReduction, _fair_fixed("dp", 0.02)),
+]}
 
 
 def check_axes(params: WhyshiftParams) -> None:

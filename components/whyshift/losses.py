@@ -154,7 +154,8 @@ def group_dro_update(log_q: torch.Tensor, group_loss: torch.Tensor, step: float)
 
 def marginal_dro_bound(losses: torch.Tensor, eta: torch.Tensor, B: torch.Tensor, d: torch.Tensor,
                        radius: float, p_min: float) -> torch.Tensor:
-    """``U = J/p_min + η`` with ``J = sqrt(mean_i [ℓ_i − Σ_j (B_ij − B_ji) − η]_+²) + (R/m²)·Σ B_ij d_ij``."""
+    """The bound ``U = J/p_min + η`` of spec §3.3, with
+    ``J = sqrt(mean_i [ℓ_i − Σ_j (B_ij − B_ji) − η]_+²) + (R/m²)·Σ_ij B_ij·d_ij``."""
     m = losses.numel()
     residual = losses - (B.sum(dim=1) - B.sum(dim=0)) - eta
     j = _safe_sqrt(torch.relu(residual).pow(2).mean()) + radius / m**2 * (B * d).sum()

@@ -9,7 +9,12 @@ from pydantic import Field, field_validator
 from components.core.params import StrictModel
 
 WorldName = Literal["syn_income", "syn_mobility", "syn_pubcov", "syn_accident", "syn_taxi"]
-MethodName = Literal["lr", "mlp", "xgb"]
+MethodName = Literal[
+    "lr", "mlp", "svm", "rf", "gbm", "xgb", "lightgbm",
+    "chi_dro", "cvar_dro", "chi_doro", "cvar_doro", "group_dro", "marginal_dro",
+    "jtt", "suby", "subg", "rwy", "rwg", "dwr",
+    "fair_in_dp", "fair_in_eo", "fair_in_error_parity", "fair_post_threshold", "fair_post_exp",
+]
 
 
 class WorldParams(StrictModel):
@@ -53,6 +58,7 @@ class GridParams(StrictModel):
 class TrainParams(StrictModel):
     mlp_epochs: int = Field(ge=1, description="epochs of the MLP (LR takes train_epochs from its grid)")
     n_estimators: int = Field(ge=1, description="trees of every XGBoost-based method")
+    fair_max_iter: int = Field(20, ge=1, description="ExponentiatedGradient rounds (each refits XGB)")
 
 
 class DomainClassifier(StrictModel):

@@ -8,4 +8,6 @@ PIPELINE = Pipeline(
     title="WhyShift: a language for distribution shifts on tabular data (Liu et al., NeurIPS 2023 D&B)",
     params_model=WhyshiftParams,
     steps_module="components.whyshift.steps",
+    grid="components.whyshift.grid:expand_grid",
+    artifacts=("train/results.parquet", "train/target_metrics.parquet", "evaluate/disde.parquet"),
 )

@@ -5,54 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.core.claims import Claim, verdict, write_claims, write_metrics
+from components.core.claims import write_claims, write_metrics
 from components.core.index import step_records
 from components.core.io import read_json
 from components.core.reporting import Report
+from components.whyshift.claims import all_claims, method_mean_ranks, split_settings
 
 LABEL_COLOURS = {"Y|X": "tab:red", "X": "tab:blue", "neither": "tab:gray"}
-
-
-def claims_from(calibration: pd.DataFrame, disde: pd.DataFrame, min_total: float) -> list[Claim]:
-    rows = []
-    # C1: DISDE separates pure-X from pure-Y|X shifts on scenarios with known answers.
-    px = calibration[calibration["scenario"] == "pure_x"]["est_yx_frac"]
-    py = calibration[calibration["scenario"] == "pure_yx"]["est_yx_frac"]
-    ok_x, ok_y = px <= 0.15, py.between(0.9, 1.1)
-    rows.append(Claim(
-        claim="DISDE separates pure covariate (X) shift from pure concept (Y|X) shift",
-        metric="estimated Y|X fraction on gauss8 pure_x and pure_yx (one value per seed)",
-        expected="pure_x ≤ 0.15 and pure_yx in [0.9, 1.1] for every seed",
-        anchor="basis of the paper's dominance labels (P2); no paper number",
-        observed=f"pure_x {_vals(px)}; pure_yx {_vals(py)}",
-        verdict=verdict(bool(ok_x.all() and ok_y.all()), bool((~ok_x).all() or (~ok_y).all()))))
-    # C2: labels from estimated terms agree with ground truth on degraded pairs.
-    big = disde[disde["true_total"] > min_total]
-    agree = float((big["est_label"] == big["true_label"]).mean()) if len(big) else float("nan")
-    rows.append(Claim(
-        claim="Dominance labels (Y|X vs X) estimated from data match the ground truth",
-        metric=f"agreement of estimated vs true label over synthetic pairs with true degradation > {min_total:.0%}",
-        expected="≥ 0.9 (not reproduced < 0.7)",
-        anchor="README dominance table, e.g. Income CA: Y|X 13/14",
-        observed=f"{agree:.3f} over {len(big)} pairs" if len(big) else "no pair above the threshold",
-        verdict=verdict(agree >= 0.9, agree < 0.7) if len(big) else "inconclusive"))
-    # The decomposition is exact: the three terms sum to the total degradation.
-    err = float(max(disde["identity_error"].max(), calibration["identity_error"].max()))
-    rows.append(Claim(
-        claim="The three DISDE terms (X: P→S, Y|X on S, X: S→Q) sum to the total degradation",
-        metric="max |x_p2s + yx + x_s2q − total| over every decomposition",
-        expected="≤ 1e-9",
-        anchor="identity of the decomposition (DISDE, Cai et al. 2023)",
-        observed=f"{err:.2e} over {len(disde) + len(calibration)} decompositions",
-        verdict="reproduced" if err <= 1e-9 else "not reproduced"))
-    # P6 and P2 need the real ACS data: stated, not faked.
-    rows.append(Claim(
-        claim="Income CA→AL with default XGBoost: 4.79 pp degradation, Y|X proportion 0.635",
-        metric="total degradation and yx_frac on real ACS Income", expected="≈ 4.79 pp, ≈ 0.635",
-        anchor="4.79 pp / 0.635 (Example.ipynb)",
-        observed="not measurable on synthetic twins (needs the paper profile with real ACS data)",
-        verdict="inconclusive"))
-    return rows
 
 
 def build_report(ctx) -> None:
@@ -66,8 +25,10 @@ def build_report(ctx) -> None:
     degradation = pd.read_parquet(ev / "degradation.parquet")
     analysis = read_json(ev / "analysis.json")
     results = pd.read_parquet(ctx.paths.data / "train" / "results.parquet")
+    regions = read_json(ev / "risk_regions.json")
     min_total = p.evaluate.disde.min_total
-    claims = claims_from(calibration, disde, min_total)
+    claims = all_claims(analysis, disde, calibration, regions, min_total)
+    x_settings, yx_settings = split_settings(analysis)
 
     rep = Report("WhyShift — distribution shifts on tabular data (synthetic twins)")
     rep.text(f"Profile **{ctx.profile}**: {len(analysis)} settings, {len(results)} configurations "
@@ -78,22 +39,39 @@ def build_report(ctx) -> None:
     rep.claims(claims)
     rep.text(_overlap_note(disde, min_total))
     rep.heading("Settings")
-    rep.table([{"setting": sid, "main target": a["main_target"], "targets": a["n_targets"],
+    rep.text(f"Settings whose main pair is X-dominated by the ground truth: {', '.join(x_settings) or 'none'}; "
+             f"Y|X-dominated: {', '.join(yx_settings) or 'none'}.")
+    rep.table([{"setting": sid, "main target": a["main_target"], "configs ok": f"{a['n_ok']}/{a['n_configs']}",
                 "pairs decomposed": a["n_pairs_evaluated"], "dominance (estimated)": a["dominance_est"],
-                "dominance (truth)": a["dominance_true"], "main pair (est / true)":
-                f"{a['main_est_label']} / {a['main_true_label']}",
-                "ID–OOD r": a["acc_on_the_line_r"]} for sid, a in analysis.items()])
+                "dominance (truth)": a["dominance_true"],
+                "main pair (est / true)": f"{a['main_est_label']} / {a['main_true_label']}",
+                "ID–OOD r": a["r_linear"], "ID–OOD r (probit)": a["r_probit"], "R² class": a["r2_class"],
+                "R² method|class": a["r2_method_given_class"], "R² hp": a["r2_hp"]}
+               for sid, a in analysis.items()])
     rep.heading("Degradation against the Y|X fraction")
     rep.figure("degradation_vs_yx", _scatter(disde, calibration, min_total),
                "Each point a source→target pair: estimated Y|X fraction vs total degradation, coloured by the "
                "true dominance label; crosses are the gauss8 calibration scenarios.")
     rep.figure("disde_main_pairs", _bars(disde),
                "DISDE terms of each setting's main pair, estimated (left bar) and true (right bar).")
+    rep.heading("Accuracy on the line")
+    rep.figure("id_vs_ood", _id_vs_ood(results, analysis),
+               "ID-test vs main-target accuracy of every configuration, per setting, coloured by family.")
+    rep.heading("Method ranking")
+    rep.figure("method_ranking", _ranking(analysis, x_settings, yx_settings),
+               "Mean rank (1 = best) of each method's best-by-ID-val main-target accuracy, over X settings and "
+               "over Y|X settings.")
+    rep.heading("Risk regions (main pairs)")
+    rep.table([{"setting": s, "target": r["target"], "planted region": r["planted"], "Jaccard": r["jaccard"],
+                "top-leaf gap": r["leaf_gap"], "leaf mass": r["leaf_mass"], "rules": " and ".join(r["rules"])}
+               for s, r in regions.items()])
     rep.heading("Calibration scenarios (gauss8)")
     cal = calibration.groupby("scenario")[["est_total", "true_total", "est_yx", "true_yx", "est_yx_frac"]].mean()
     rep.table(cal.reset_index().to_dict("records"))
     rep.heading("Best configuration by ID validation accuracy")
-    rep.table([{"setting": sid, "method": m, "ID-val acc": b["id_val_acc"], "main-target acc": b["ood_acc_main"]}
+    rep.table([{"setting": sid, "method": m, "family": b["family"], "ID-val acc": b["id_val_acc"],
+                "main-target acc": b["ood_acc_main"], "oracle main-target acc": a["oracle"].get(m),
+                "hyper-parameters": b["hp_json"]}
                for sid, a in analysis.items() for m, b in a["best_by_id_val"].items()])
 
     records = step_records(ctx.paths.data)
@@ -142,10 +120,6 @@ def _overlap_note(disde: pd.DataFrame, min_total: float) -> str:
             "the shared distribution S, so it needs points that P and Q share): " + "; ".join(parts) + ".")
 
 
-def _vals(series: pd.Series) -> str:
-    return "[" + ", ".join(f"{v:.3f}" for v in series) + "]"
-
-
 def _scatter(disde: pd.DataFrame, calibration: pd.DataFrame, min_total: float):
     import matplotlib.pyplot as plt
 
@@ -182,5 +156,47 @@ def _bars(disde: pd.DataFrame):
     ax.set_xticks(x, [f"#{s}→{t}" for s, t in zip(main["setting_id"], main["target"])], fontsize=8)
     ax.set_ylabel("pp of accuracy")
     ax.axhline(0, c="black", lw=0.6)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _id_vs_ood(results: pd.DataFrame, analysis: dict):
+    import matplotlib.pyplot as plt
+
+    ok = results[results["status"] == "ok"]
+    settings = list(analysis)
+    cols = min(4, len(settings))
+    rows = -(-len(settings) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3 * rows), squeeze=False)
+    families = sorted(ok["family"].unique())
+    colours = dict(zip(families, plt.cm.tab10.colors))
+    for ax, sid in zip(axes.flat, settings):
+        part = ok[ok["setting_id"] == int(sid)]
+        for fam, g in part.groupby("family"):
+            ax.scatter(g["id_test_acc"], g["ood_acc_main"], s=10, color=colours[fam], label=fam, alpha=0.7)
+        a = analysis[sid]
+        ax.set_title(f"#{sid} → {a['main_target']} ({a['main_true_label']}), r={a['r_linear']:.2f}", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(settings):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.supxlabel("ID-test accuracy", fontsize=8)
+    fig.supylabel("main-target accuracy", fontsize=8)
+    return fig
+
+
+def _ranking(analysis: dict, x: list[str], yx: list[str]):
+    import matplotlib.pyplot as plt
+
+    ranks = pd.DataFrame({"X settings": method_mean_ranks(analysis, x),
+                          "Y|X settings": method_mean_ranks(analysis, yx)})
+    ranks = ranks.sort_values(ranks.columns[0] if ranks[ranks.columns[0]].notna().any() else ranks.columns[1])
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.25 * len(ranks))))
+    y = np.arange(len(ranks))
+    ax.barh(y - 0.2, ranks["X settings"].fillna(0), 0.4, label=f"X settings ({len(x)})")
+    ax.barh(y + 0.2, ranks["Y|X settings"].fillna(0), 0.4, label=f"Y|X settings ({len(yx)})")
+    ax.set_yticks(y, ranks.index, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean rank (1 = best)")
     ax.legend(fontsize=8)
     return fig

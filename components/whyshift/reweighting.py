@@ -54,31 +54,52 @@ def jtt_weights(errors: np.ndarray, lambda_up: float) -> np.ndarray:
     return np.where(errors, float(lambda_up), 1.0)
 
 
+def dwr_loss_grad(X: np.ndarray, v: np.ndarray, l1: float, l2: float) -> tuple[float, np.ndarray]:
+    """DWR objective (``losses.dwr_objective``) at w = v² and its analytic gradient in v.
+
+    Two n×d² products per step instead of autograd's five keeps 2,000 Adam steps at ~1.6 ms each
+    (n = 2,000, d = 76, float64, one thread). With w̃ = w/Σw, μ = Xᵀw̃, C = Xᵀdiag(w̃)X − μμᵀ and
+    G = ∂L/∂C (off-diagonal only): ∂L/∂w̃_i = x_iᵀGx_i − 2·x_iᵀGμ.
+    """
+    n, d = X.shape
+    w = v * v
+    total = w.sum()
+    wn = w / total
+    mu = X.T @ wn
+    C = X.T @ (wn[:, None] * X) - np.outer(mu, mu)
+    a = 1000.0 / (d * (d - 1))
+    off = C.copy()
+    np.fill_diagonal(off, 0.0)
+    mean_w = total / n
+    loss = a * float((off * off).sum()) + l1 * (mean_w - 1) ** 2 + l2 * float((w * w).mean())
+    XG = X @ (2 * a * off)
+    g_tilde = np.einsum("ij,ij->i", XG, X) - 2 * (XG @ mu)
+    g_w = (g_tilde - g_tilde @ wn) / total + 2 * l1 * (mean_w - 1) / n + 2 * l2 * w / n
+    return loss, g_w * 2 * v
+
+
 def dwr_weights(X: np.ndarray, l1: float, l2: float, lr: float = 1e-3, max_steps: int = 2000,
                 tol: float = 1e-8) -> tuple[np.ndarray, int]:
-    """Decorrelating weights: Adam on v (w = v², from v = 1) until |Δloss| ≤ tol; returns (w/mean w, steps).
+    """Decorrelating weights: Adam (torch's defaults) on v from 1 (w = v²) until |Δloss| ≤ tol.
 
-    Float64 so a 1e-8 change in the loss is resolvable; deterministic (no randomness involved).
+    Returns (w / mean w, steps taken). Float64 so a 1e-8 change in the loss is resolvable;
+    deterministic (nothing random).
     """
-    import torch
-
-    from components.whyshift.losses import dwr_objective
-
-    x = torch.as_tensor(np.asarray(X, dtype=np.float64))
-    v = torch.ones(x.shape[0], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([v], lr=lr)
+    X = np.asarray(X, dtype=np.float64)
+    v = np.ones(X.shape[0])
+    m1, m2 = np.zeros_like(v), np.zeros_like(v)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
     previous = None
     steps = 0
     for steps in range(1, max_steps + 1):
-        opt.zero_grad()
-        loss = dwr_objective(x, v * v, l1, l2)
-        loss.backward()
-        opt.step()
-        value = float(loss)
-        if previous is not None and abs(previous - value) <= tol:
+        loss, grad = dwr_loss_grad(X, v, l1, l2)
+        m1 = beta1 * m1 + (1 - beta1) * grad
+        m2 = beta2 * m2 + (1 - beta2) * grad * grad
+        v = v - lr * (m1 / (1 - beta1**steps)) / (np.sqrt(m2 / (1 - beta2**steps)) + eps)
+        if previous is not None and abs(previous - loss) <= tol:
             break
-        previous = value
-    w = (v.detach() ** 2).numpy()
+        previous = loss
+    w = v * v
     return w / w.mean(), steps
 
 
@@ -201,7 +222,7 @@ class DWR(XGBWrapper):
 
         X = np.asarray(X, dtype=np.float64)
         self.sample_weight_, self.n_steps_ = dwr_weights(X, self.l1, self.l2)
-        selector = LogisticRegression(C=1.0, max_iter=1000).fit(X, y, sample_weight=self.sample_weight_)
+        selector = LogisticRegression(C=1.0).fit(X, y, sample_weight=self.sample_weight_)
         selected = np.flatnonzero(np.abs(selector.coef_.ravel()) > self.threshold)
         self.empty_selection_ = int(selected.size == 0)
         if self.empty_selection_:

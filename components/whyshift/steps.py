@@ -107,6 +107,7 @@ def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:
 def evaluate(ctx: StepContext) -> None:
     """Reference model, degradation on every target, DISDE (estimated and true), calibration scenarios."""
     from components.whyshift.analysis import calibration_rows, evaluate_setting, summarise_settings
+    from components.whyshift.tracking import log_best_runs
     from components.whyshift.data import setting_dir
 
     p = ctx.params
@@ -116,8 +117,9 @@ def evaluate(ctx: StepContext) -> None:
     ctx.paths.require(results_path, step="train")
     jobs = [(str(setting_dir(prepared, sid)), p.model_dump()) for sid in p.data.settings]
     per_setting = ctx.executor.map(evaluate_setting, jobs, "disde")
-    degradation = pd.concat([d for d, _ in per_setting], ignore_index=True)
-    disde = pd.concat([d for _, d in per_setting], ignore_index=True)
+    degradation = pd.concat([d for d, _, _ in per_setting], ignore_index=True)
+    disde = pd.concat([d for _, d, _ in per_setting], ignore_index=True)
+    regions = {str(r["setting_id"]): r for _, _, r in per_setting if r}
     calibration = calibration_rows(p)
     analysis = summarise_settings(pd.read_parquet(results_path), degradation, disde, p)
     with atomic_dir(ctx.paths.data / "evaluate") as out:
@@ -125,8 +127,10 @@ def evaluate(ctx: StepContext) -> None:
         write_parquet(out / "disde.parquet", disde)
         write_parquet(out / "calibration.parquet", calibration)
         write_json(out / "analysis.json", analysis)
+        write_json(out / "risk_regions.json", regions)
     if ctx.run:
         ctx.run.log_metrics({"n_disde_pairs": len(disde), "max_identity_error": float(disde["identity_error"].max())})
+        log_best_runs(ctx.run, pd.read_parquet(results_path), analysis)
     ctx.log(f"DISDE on {len(disde)} pairs, {len(calibration)} calibration decompositions")
 
 
