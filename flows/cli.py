@@ -116,6 +116,7 @@ def cmd_run(args) -> int:
         cfg = load_config(slug, pipeline.params_model, root, args.profile, args.overrides)
         uris[slug] = resolve_uri(root, cfg.tracking)
         check_reachable(uris[slug])
+        check_dask(cfg.runtime.resolved_dask_address())
 
     started = time.perf_counter()
     summaries, failed = [], []
@@ -143,6 +144,27 @@ def cmd_run(args) -> int:
         print(f"paperflows: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def check_dask(address: str | None) -> None:
+    """A configured Dask scheduler must answer, and remote workers need a Prefect API they can reach."""
+    if not address:
+        return
+    from urllib.parse import urlparse
+
+    host = urlparse(address if "://" in address else f"tcp://{address}").hostname or ""
+    api = os.environ.get("PREFECT_API_URL", "")
+    if host not in ("127.0.0.1", "localhost", "::1") and (not api or "127.0.0.1" in api or "localhost" in api):
+        raise UserError(f"Dask scheduler {address} is remote, but its workers cannot reach a loopback Prefect API",
+                        "start `prefect server start --host 0.0.0.0` on a reachable host and export "
+                        "PREFECT_API_URL=http://<host>:4200/api")
+    from distributed import Client
+
+    try:
+        Client(address, timeout=10).close()
+    except OSError as exc:
+        raise UserError(f"Dask scheduler {address} is unreachable ({exc})",
+                        "start it (`dask scheduler`) or unset runtime.dask_address / PAPERFLOWS_DASK_ADDRESS") from None
 
 
 class PrefectAPI:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 import traceback
 from dataclasses import dataclass
@@ -58,10 +60,11 @@ def run_batch(batch: Batch) -> str:
     train = TrainParams(**batch.train)
     sets = ["id_val", "id_test", *data.targets]
     rows = []
+    worker = f"{socket.gethostname()}:{os.getpid()}"  # provenance: which process fitted the batch
     for cfg in batch.configs:
         base = {"config_id": cfg["config_id"], "setting_id": cfg["setting_id"], "method": cfg["method"],
                 "hp_json": json.dumps(cfg["hp"], sort_keys=True), "seed": cfg["seed"],
-                "n_train": len(data.y["train"]), "n_features": data.X["train"].shape[1]}
+                "n_train": len(data.y["train"]), "n_features": data.X["train"].shape[1], "worker": worker}
         try:
             model = METHODS[cfg["method"]].build(cfg["hp"], cfg["seed"], train)
             start = time.perf_counter()
@@ -102,7 +105,7 @@ def summarise(long: pd.DataFrame, meta_by_setting: dict[int, dict], profile: str
             "family": METHODS[first["method"]].family, "model_class": METHODS[first["method"]].model_class,
             "hp_json": first["hp_json"], "seed": int(first["seed"]), "n_train": int(first["n_train"]),
             "n_features": int(first["n_features"]), "status": first["status"], "error": first["error"],
-            "fit_seconds": float(first["fit_seconds"]),
+            "fit_seconds": float(first["fit_seconds"]), "worker": first["worker"],
             "id_val_acc": float(by.loc["id_val", "acc"]) if ok else np.nan,
             "id_test_acc": float(by.loc["id_test", "acc"]) if ok else np.nan,
             "id_test_f1": float(by.loc["id_test", "macro_f1"]) if ok else np.nan,

@@ -43,6 +43,12 @@ def test_unreachable_prefect_api(project):
     assert_user_error(proc, "Prefect API", "unreachable", "prefect server start")
 
 
+def test_unreachable_dask_scheduler(project):
+    proc = run_cli(["run", "whyshift", "--profile", "smoke"], project,
+                   env={"PAPERFLOWS_DASK_ADDRESS": f"tcp://127.0.0.1:{free_port()}"})
+    assert_user_error(proc, "Dask scheduler", "unreachable", "dask scheduler")
+
+
 def test_serve_without_a_server_explains_what_to_start(project):
     assert_user_error(run_cli(["serve"], project), "needs a Prefect server", "PREFECT_API_URL")
 
