@@ -15,11 +15,44 @@ def grid(project, profile, *overrides):
     return expand_grid(load_config("whyshift", WhyshiftParams, project, profile, list(overrides)).params)
 
 
+# spec §5.1 (full grid per setting) and §5.2 (default subset per setting)
+PAPER_PER_METHOD = {"lr": 16, "mlp": 36, "svm": 144, "rf": 120, "gbm": 100, "xgb": 144, "lightgbm": 216,
+                    "chi_dro": 216, "cvar_dro": 216, "chi_doro": 324, "cvar_doro": 324, "group_dro": 144,
+                    "marginal_dro": 56, "jtt": 180, "suby": 36, "subg": 36, "rwy": 36, "rwg": 36, "dwr": 144,
+                    "fair_in_dp": 36, "fair_in_eo": 36, "fair_in_error_parity": 36, "fair_post_threshold": 36,
+                    "fair_post_exp": 36}
+DEFAULT_PER_METHOD = {"lr": 2, "mlp": 4, "svm": 2, "rf": 2, "gbm": 2, "xgb": 8, "lightgbm": 4, "chi_dro": 8,
+                      "cvar_dro": 8, "chi_doro": 8, "cvar_doro": 8, "group_dro": 8, "marginal_dro": 2, "jtt": 8,
+                      "suby": 4, "subg": 4, "rwy": 4, "rwg": 4, "dwr": 2, "fair_in_dp": 1, "fair_in_eo": 1,
+                      "fair_in_error_parity": 1, "fair_post_threshold": 1, "fair_post_exp": 1}
+
+
+def per_method(configs):
+    from collections import Counter
+
+    settings = {c["setting_id"] for c in configs}
+    counts = Counter(c["method"] for c in configs)
+    return {m: n // len(settings) for m, n in counts.items()}
+
+
 def test_grid_sizes_follow_the_declared_arithmetic(project):
-    # first slice: lr 2 + mlp 2·2 + xgb 2·2·2 = 14 per setting
-    assert len(grid(project, "smoke")) == 1 * (1 + 1 + 1)
-    assert len(grid(project, "default")) == 7 * (2 + 4 + 8)
-    assert len(grid(project, "paper")) == 22 * (16 + 36 + 144)
+    # basic + tree 776, DRO 1,280, imbalance 324, causal 144, fairness 180 = 2,704 per setting
+    assert sum(PAPER_PER_METHOD.values()) == 776 + 1280 + 324 + 144 + 180 == 2704
+    paper = grid(project, "paper")
+    assert per_method(paper) == PAPER_PER_METHOD and len(paper) == 22 * 2704 == 59488
+    default = grid(project, "default")
+    assert sum(DEFAULT_PER_METHOD.values()) == 24 + 42 + 24 + 2 + 5 == 97
+    assert per_method(default) == DEFAULT_PER_METHOD and len(default) == 7 * 97 == 679
+    smoke = grid(project, "smoke")
+    assert per_method(smoke) == dict.fromkeys(PAPER_PER_METHOD, 1) and len(smoke) == 24
+
+
+def test_cli_prints_the_grid_size(project):
+    from helpers import run_cli
+
+    for profile, n in (("smoke", 24), ("default", 679), ("paper", 59488)):
+        proc = run_cli(["grid", "whyshift", "--count", "--profile", profile], project)
+        assert proc.returncode == 0 and proc.stdout.strip() == str(n), proc.stderr
 
 
 def test_config_ids_unique_stable_and_default_inside_paper(project):
@@ -30,6 +63,7 @@ def test_config_ids_unique_stable_and_default_inside_paper(project):
     paper_ids = {c["config_id"] for c in grid(project, "paper")}
     # same key/value points ⇒ same id: every default config is a point of the paper grid
     assert {c["config_id"] for c in default} <= paper_ids
+    assert {c["config_id"] for c in grid(project, "smoke")} <= {c["config_id"] for c in default}
     assert all(a["setting_id"] <= b["setting_id"] for a, b in itertools.pairwise(default))
 
 
