@@ -141,8 +141,9 @@ class SUBY(XGBWrapper):
     """XGB on a class-balanced subsample (majority class subsampled without replacement)."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "SUBY":
-        self.indices_ = suby_indices(np.asarray(y), self._rng())
-        self.model_ = self._xgb().fit(X[self.indices_], np.asarray(y)[self.indices_])
+        X, y = np.asarray(X), np.asarray(y)
+        self.indices_ = suby_indices(y, self._rng())
+        self.model_ = self._xgb().fit(X[self.indices_], y[self.indices_])
         self.classes_ = self.model_.classes_
         return self
 
@@ -151,8 +152,9 @@ class SUBG(XGBWrapper):
     """XGB on a group-balanced resample (each sensitive group drawn with replacement to the smallest)."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "SUBG":
-        self.indices_ = subg_indices(np.asarray(X)[:, 0], self._rng())
-        self.model_ = self._xgb().fit(X[self.indices_], np.asarray(y)[self.indices_])
+        X, y = np.asarray(X), np.asarray(y)
+        self.indices_ = subg_indices(X[:, 0], self._rng())
+        self.model_ = self._xgb().fit(X[self.indices_], y[self.indices_])
         self.classes_ = self.model_.classes_
         return self
 
