@@ -81,8 +81,22 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame,
             found = find_risk_region(data.X["id_test"], data.y["id_test"], est.w_p, X_q, y_q, est.w_q,
                                      lambda: reference_model(params, ref_seed), meta["feature_names"],
                                      planted=world.in_region if planted else None, seed=seed)
-            region = {"setting_id": sid, "target": target, "planted": planted, **found.to_dict()}
+            region = {"setting_id": sid, "target": target, "planted": planted, **found.to_dict(),
+                      **true_gaps(populations[meta["source"]], populations[target], found,
+                                  world.in_region if planted else None)}
     return pd.DataFrame(degradation), pd.DataFrame(pairs), region
+
+
+def true_gaps(P, Q, found, planted) -> dict:
+    """Exact mean |P(Y=1|x) − Q(Y=1|x)| on the pooled sample: in the found leaf, in the planted region,
+    everywhere — to tell a missed region from a planted region that is not where the shift is largest."""
+    gap = np.abs(P.p_y1(found.X) - Q.p_y1(found.X))
+    out = {"true_gap_leaf": float(gap[found.inside].mean()), "true_gap_all": float(gap.mean())}
+    if planted is not None:
+        region = planted(found.X)
+        out["true_gap_planted"] = float(gap[region].mean()) if region.any() else float("nan")
+        out["planted_mass"] = float(region.mean())
+    return out
 
 
 def has_planted_region(setting, world, target: str) -> bool:

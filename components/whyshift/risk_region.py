@@ -6,7 +6,7 @@ tree fits their absolute gap on the pooled sample, and its highest leaf is the r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,8 @@ class RiskRegion:
     leaf_gap: float         # the top leaf's weighted mean |P̂_src(Y=1|x) − P̂_tgt(Y=1|x)|
     leaf_mass: float        # share of pooled weight in the top leaf
     jaccard: float | None   # overlap with the planted region on the pooled sample (synthetic only)
+    X: np.ndarray = field(repr=False, default=None)        # the pooled sample
+    inside: np.ndarray = field(repr=False, default=None)   # its top-leaf membership
 
     def to_dict(self) -> dict:
         return {"rules": self.rules, "features": self.features, "leaf_gap": self.leaf_gap,
@@ -51,7 +53,8 @@ def find_risk_region(X_p, y_p, w_p, X_q, y_q, w_q, make_model, feature_names: li
         jaccard = float(np.sum(inside & truth) / union) if union else 0.0
     rules = _path_to(tree, top, feature_names)
     return RiskRegion(rules=rules, features=sorted({r.split(" ")[0] for r in rules}),
-                      leaf_gap=float(means.max()), leaf_mass=float(weights[inside].sum()), jaccard=jaccard)
+                      leaf_gap=float(means.max()), leaf_mass=float(weights[inside].sum()), jaccard=jaccard,
+                      X=X, inside=inside)
 
 
 def _path_to(tree, leaf: int, names: list[str]) -> list[str]:
