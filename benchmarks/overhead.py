@@ -5,7 +5,10 @@ Measured in one run on the same machine, each variant in a fresh process (import
 * ``direct``   — the four whyshift step functions called in a plain loop: no Prefect, no MLflow;
 * ``paperflows`` — `paperflows run whyshift --profile smoke`: Prefect flow + tasks, a temporary local
   Prefect API, an MLflow parent run with nested step runs, artifacts;
+* ``paperflows`` against an already running ``prefect server start`` (``PREFECT_API_URL`` set);
 * ``dvc repro`` (no-op) in a temporary git repo after a first full repro.
+
+Each variant starts from an empty ``data/`` so every step does its full work.
 
 Usage: ``.venv/bin/python benchmarks/overhead.py [--repeats 3]``; writes ``benchmarks/results/overhead.json``.
 """
@@ -58,6 +61,35 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+def step_seconds(out: str) -> float:
+    if "STEPS" in out:
+        return float(out.split("STEPS")[1])
+    line = next(l for l in out.splitlines() if l.startswith("whyshift (smoke):"))
+    return sum(float(part.split()[-1].rstrip("s")) for part in line.split(":", 1)[1].split("·"))
+
+
+def start_prefect_server(env: dict) -> tuple[subprocess.Popen, str]:
+    """A running `prefect server start`, as a user with the UI open has: no per-run API start-up."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                            env={**os.environ, **env, "PREFECT_UI_ENABLED": "false",
+                                 "PREFECT_HOME": tempfile.mkdtemp(prefix="bench-server-")},  # its own database
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api = f"http://127.0.0.1:{port}/api"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(api + "/health", timeout=1):
+                return proc, api
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("prefect server did not start")
+
+
 def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
@@ -72,28 +104,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     env = {"PREFECT_HOME": tempfile.mkdtemp(prefix="bench-prefect-"), "PYTHONWARNINGS": "ignore"}
-    direct, flow, direct_steps, flow_steps = [], [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = copy_project(Path(tmp) / "p")
-        timed([str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"], root, env)  # warm caches + DB
-        for _ in range(args.repeats):  # interleaved so machine load hits both alike
-            wall, out = timed([sys.executable, "-c", DIRECT], root, env)
-            direct.append(wall)
-            direct_steps.append(float(out.split("STEPS")[1]))
-            wall, out = timed([str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"], root, env)
-            flow.append(wall)
-            line = next(l for l in out.splitlines() if l.startswith("whyshift (smoke):"))
-            flow_steps.append(sum(float(part.split()[-1].rstrip("s")) for part in line.split(":", 1)[1].split("·")))
+    walls: dict[str, list[float]] = {"direct": [], "paperflows": [], "paperflows_server": []}
+    steps: dict[str, list[float]] = {k: [] for k in walls}
+    run = [str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"]
+    server, api = start_prefect_server(env)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = copy_project(Path(tmp) / "p")
+            timed(run, root, env)  # warm the OS cache and the Prefect/MLflow databases
+            for _ in range(args.repeats):  # interleaved so machine load hits every variant alike
+                for name, cmd, extra in (("direct", [sys.executable, "-c", DIRECT], {}),
+                                         ("paperflows", run, {}),
+                                         ("paperflows_server", run, {"PREFECT_API_URL": api})):
+                    shutil.rmtree(root / "data", ignore_errors=True)  # every variant does all the work
+                    wall, out = timed(cmd, root, {**env, **extra})
+                    walls[name].append(wall)
+                    steps[name].append(step_seconds(out))
+    finally:
+        server.terminate()
+        server.wait()
     noop = dvc_noop(env)
-    d, f = statistics.median(direct), statistics.median(flow)
+    med = {k: statistics.median(v) for k, v in walls.items()}
+    step = statistics.median(steps["direct"])
     result = {
         "machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})",
-        "repeats": args.repeats,
-        "direct_wall_s": direct, "paperflows_wall_s": flow,
-        "direct_step_s": direct_steps, "paperflows_step_s": flow_steps,
-        "overhead_ratio_wall": (f - d) / d,
-        "overhead_ratio_steps": (statistics.median(flow_steps) - statistics.median(direct_steps))
-        / statistics.median(direct_steps),
+        "repeats": args.repeats, "wall_s": walls, "step_s": steps,
+        "overhead_s": {k: med[k] - med["direct"] for k in ("paperflows", "paperflows_server")},
+        "overhead_ratio_of_step_time": {k: (med[k] - med["direct"]) / step
+                                        for k in ("paperflows", "paperflows_server")},
         "dvc_repro_noop_s": noop,
     }
     out = REPO / "benchmarks" / "results" / "overhead.json"

@@ -27,6 +27,9 @@ def effective_sample_size(weights: np.ndarray) -> float:
 
 
 def terms_row(prefix: str, terms) -> dict:
+    if terms is None:  # no ground truth (real data)
+        return {f"{prefix}_{k}": np.nan for k in ("total", "x_p2s", "yx", "x_s2q", "yx_frac", "x_frac")} | {
+            f"{prefix}_label": "n/a"}
     return {f"{prefix}_total": terms.total, f"{prefix}_x_p2s": terms.x_p2s, f"{prefix}_yx": terms.yx,
             f"{prefix}_x_s2q": terms.x_s2q, f"{prefix}_yx_frac": terms.yx_frac,
             f"{prefix}_x_frac": terms.x_frac, f"{prefix}_label": terms.label()}
@@ -45,8 +48,8 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame,
     directory, params = Path(job[0]), WhyshiftParams.model_validate(job[1])
     data = load_setting(directory)
     meta, sid = data.meta, data.meta["setting_id"]
-    world = World.from_dict(read_json(directory / "world.json"))
-    _, populations = setting_populations(SETTINGS[sid], world)
+    world = World.from_dict(read_json(directory / "world.json")) if (directory / "world.json").exists() else None
+    populations = setting_populations(SETTINGS[sid], world)[1] if world else None  # None: real data
     ref_seed = derive_seed(params.seed, "reference", sid)
     model = reference_model(params, ref_seed).fit(data.X["train"], data.y["train"])
     correct_id = model.predict(data.X["id_test"]) == data.y["id_test"]
@@ -67,23 +70,26 @@ def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame,
         X_q, y_q = data.X[target][:m], data.y[target][:m]
         est = disde(data.X["id_test"], correct_id, X_q, correct[:m], n_folds=cfg.folds,
                     classifier=cfg.classifier.model_dump(), seed=seed)
-        truth = disde_truth(populations[meta["source"]], populations[target], model.predict,
-                            n_mc=params.evaluate.truth_rows, seed=derive_seed(params.seed, "truth", sid, target))
+        truth = None if populations is None else disde_truth(
+            populations[meta["source"]], populations[target], model.predict,
+            n_mc=params.evaluate.truth_rows, seed=derive_seed(params.seed, "truth", sid, target))
         t = est.terms
         pairs.append({"setting_id": sid, "source": meta["source"], "target": target, "is_main": is_main,
                       **terms_row("est", t), **terms_row("true", truth),
                       "identity_error": abs(t.x_p2s + t.yx + t.x_s2q - t.total),
-                      "abs_err_yx": abs(t.yx - truth.yx), "abs_err_total": abs(t.total - truth.total),
+                      "abs_err_yx": abs(t.yx - truth.yx) if truth else np.nan,
+                      "abs_err_total": abs(t.total - truth.total) if truth else np.nan,
                       "ece": est.ece, "ess_p": effective_sample_size(est.w_p),
                       "ess_q": effective_sample_size(est.w_q), "n_p": len(correct_id), "n_q": len(X_q)})
         if is_main:
-            planted = has_planted_region(SETTINGS[sid], world, target)
+            planted = world is not None and has_planted_region(SETTINGS[sid], world, target)
             found = find_risk_region(data.X["id_test"], data.y["id_test"], est.w_p, X_q, y_q, est.w_q,
                                      lambda: reference_model(params, ref_seed), meta["feature_names"],
                                      planted=world.in_region if planted else None, seed=seed)
-            region = {"setting_id": sid, "target": target, "planted": planted, **found.to_dict(),
-                      **true_gaps(populations[meta["source"]], populations[target], found,
-                                  world.in_region if planted else None)}
+            region = {"setting_id": sid, "target": target, "planted": planted, **found.to_dict()}
+            if populations is not None:
+                region.update(true_gaps(populations[meta["source"]], populations[target], found,
+                                        world.in_region if planted else None))
     return pd.DataFrame(degradation), pd.DataFrame(pairs), region
 
 
@@ -161,11 +167,15 @@ def summarise_settings(results: pd.DataFrame, degradation: pd.DataFrame, disde: 
             "n_targets": int((degradation["setting_id"] == sid).sum()),
             "n_pairs_evaluated": len(pairs),
             "dominance_est": dominance_ratio(terms_of(pairs, "est"), min_total),
-            "dominance_true": dominance_ratio(terms_of(pairs, "true"), min_total),
+            "dominance_true": dominance_ratio(terms_of(pairs, "true"), min_total)
+            if pairs["true_total"].notna().any() else "n/a",
             "label_agreement": float((big_true["est_label"] == big_true["true_label"]).mean())
             if len(big_true) else float("nan"),
             "main_true_label": str(main["true_label"].iloc[0]) if len(main) else "n/a",
             "main_est_label": str(main["est_label"].iloc[0]) if len(main) else "n/a",
+            "id_acc_reference": float(degradation.loc[degradation["setting_id"] == sid, "id_acc"].iloc[0]),
+            "main_acc_reference": float(degradation.loc[(degradation["setting_id"] == sid)
+                                                        & degradation["is_main"], "ood_acc"].iloc[0]),
             **accuracy_on_the_line(ok), **anova(ok),
             "best_by_id_val": {m: {"config_id": r.config_id, "family": r.family, "id_val_acc": r.id_val_acc,
                                    "ood_acc_main": r.ood_acc_main, "hp_json": r.hp_json}

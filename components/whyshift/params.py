@@ -35,6 +35,9 @@ class Rows(StrictModel):
 
 
 class DataParams(StrictModel):
+    source: Literal["synthetic", "real"] = Field(
+        "synthetic", description="synthetic twins (closed-form truth) or the real data under `root`")
+    root: str | None = Field(None, description="real data folder; null = $PAPERFLOWS_DATA/whyshift")
     settings: list[int] = Field(min_length=1, description="setting ids of the spec's §4.2 table")
     domains: dict[WorldName, int] = Field(description="domains per world")
     rows: Rows

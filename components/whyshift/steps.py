@@ -17,22 +17,20 @@ def prepare(ctx: StepContext) -> None:
     """Generate every setting's source splits and targets, validate them, and enumerate the grid."""
     from components.core.validation import validate_frame
     from components.whyshift.data import expectations, setting_dir, validation_frame, write_setting
-    from components.whyshift.generator import WorldKnobs
-    from components.whyshift.settings import build_setting
-
     p = ctx.params
     configs = expand_grid(p)  # bad grid keys fail before any work
-    knobs = {name: WorldKnobs(**w.model_dump()) for name, w in p.data.worlds.items()}
     rows = p.data.rows.model_dump()
+    load = _setting_loader(p)
     reports = []
     with atomic_dir(ctx.paths.data / "prepared") as out:  # the old data stays until all of it validates
         for sid in ctx.progress(p.data.settings, "settings"):
-            data = build_setting(sid, knobs, dict(p.data.domains), rows, seed=p.seed)
+            data = load(sid)
             write_setting(setting_dir(out, sid), data)
             suite = f"whyshift-setting-{sid:02d}"
+            expected = rows if p.data.source == "synthetic" else None  # real sizes come from the data
             try:
-                reports.append(validate_frame(validation_frame(data), expectations(data, data.train.shape[1] - 2,
-                                                                                   rows), suite))
+                reports.append(validate_frame(validation_frame(data),
+                                              expectations(data, data.train.shape[1] - 2, expected), suite))
             except DataValidationError as exc:
                 if ctx.run:
                     ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
@@ -46,6 +44,20 @@ def prepare(ctx: StepContext) -> None:
                              "ge_expectations_failed": 0})
     ctx.log(f"{len(p.data.settings)} settings validated ({sum(r['evaluated'] for r in reports)} expectations); "
             f"{len(configs)} configurations")
+
+
+def _setting_loader(p):
+    """setting id → built (synthetic twin) or loaded (real data) setting, same frame layout."""
+    if p.data.source == "real":
+        from components.whyshift.real_data import data_root, load_setting_real
+
+        root = data_root(p.data.root)
+        return lambda sid: load_setting_real(sid, root, seed=p.seed, max_target_rows=p.data.rows.target)
+    from components.whyshift.generator import WorldKnobs
+    from components.whyshift.settings import build_setting
+
+    knobs = {name: WorldKnobs(**w.model_dump()) for name, w in p.data.worlds.items()}
+    return lambda sid: build_setting(sid, knobs, dict(p.data.domains), p.data.rows.model_dump(), seed=p.seed)
 
 
 def train(ctx: StepContext) -> None:

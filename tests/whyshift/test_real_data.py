@@ -446,3 +446,39 @@ def test_taxi_settings(taxi_root):
     assert len(nyc.train) == len(rd.taxi_frame("NYC", root)) - len(rd.taxi_frame("NYC", root)) // 2
     bog = rd.load_setting_real(9, root, seed=0)
     assert bog.source == "BOG" and bog.main_target == "NYC" and len(bog.feature_names) == 7
+
+
+def test_pipeline_runs_end_to_end_on_real_taxi_files(tmp_path):
+    """`data.source: real` through the real CLI: prepare validates, train fits all 24 methods, evaluate has
+    no ground truth (NaN true terms), claims that need truth are inconclusive, nothing is downloaded."""
+    import json
+
+    from helpers import copy_project, run_cli
+
+    root = tmp_path / "data-root"
+    (root / "taxi").mkdir(parents=True)
+    for i, city in enumerate(("nyc", "bog", "uio", "mex")):
+        taxi_raw(city, n=400, seed=i).to_csv(root / "taxi" / f"{city}_clean.csv", index=False)
+    project = copy_project(tmp_path / "project")
+    proc = run_cli(["run", "whyshift", "--profile", "smoke", "--set", "whyshift.data.source=real",
+                    "--set", f"whyshift.data.root={root}", "--set", "whyshift.data.settings=[10]"], project)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    disde = pd.read_parquet(project / "data/whyshift/evaluate/disde.parquet")
+    assert disde["true_total"].isna().all() and disde["est_total"].notna().all()
+    assert not (project / "data/whyshift/prepared/settings/10/world.json").exists()
+    results = pd.read_parquet(project / "data/whyshift/train/results.parquet")
+    assert len(results) == 24 and (results["status"] == "ok").all() and (results["n_features"] == 7).all()
+    claims = {c["claim"].split(" ")[0]: c for c in json.loads((project / "reports/whyshift/claims.json").read_text())}
+    assert claims["C2"]["verdict"] == "inconclusive" and claims["C8"]["verdict"] == "inconclusive"
+    assert "synthetic" not in claims["C3"]["observed"]
+
+
+def test_missing_real_data_is_a_user_error(tmp_path):
+    from helpers import copy_project, run_cli
+
+    project = copy_project(tmp_path / "project")
+    (tmp_path / "empty").mkdir()
+    proc = run_cli(["run", "whyshift", "--profile", "smoke", "--set", "whyshift.data.source=real",
+                    "--set", f"whyshift.data.root={tmp_path / 'empty'}"], project)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "psam_p06.csv" in proc.stderr  # names the exact file it needs
