@@ -40,6 +40,7 @@ from components.whyshift.generator import WorldKnobs  # noqa: E402
 from components.whyshift.grid import METHODS, expand_grid  # noqa: E402
 from components.whyshift.params import WhyshiftParams  # noqa: E402
 from components.whyshift.settings import build_setting  # noqa: E402
+from components.whyshift.steps import interleave_methods  # noqa: E402
 
 
 def plain_loop(configs: list[dict], prepared: Path, train) -> dict[str, list[float]]:
@@ -79,7 +80,8 @@ def main() -> None:
         def work(shards: Path) -> list[Batch]:
             return [Batch(str(setting_dir(prepared, sid)), str(shards), tuple(chunk), p.train.model_dump())
                     for sid in settings
-                    for chunk in batches([c for c in configs if c["setting_id"] == sid], p.grid.chunk_size)]
+                    for chunk in batches(interleave_methods([c for c in configs if c["setting_id"] == sid]),
+                                         p.grid.chunk_size)]
 
         t = time.perf_counter()
         per_method = plain_loop(configs, prepared, p.train)

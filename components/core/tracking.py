@@ -85,22 +85,26 @@ class Tracker:
         if parent is not None:
             tags["mlflow.parentRunId"] = parent.run_id
         run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
-        return TrackedRun(self.client, run.info.run_id, self.uri)
+        return TrackedRun(self.client, run.info.run_id, self.uri, self.experiment_id, tags)
+
+
+INHERITED_TAGS = ("git_commit", "git_dirty", "profile", "step", "prefect_flow_run_id", "dvc_stage")
 
 
 class TrackedRun:
     """A handle on one MLflow run: params, metrics, tags, artifacts, nested runs, and its end status."""
 
-    def __init__(self, client, run_id: str, uri: str):
-        self.client, self.run_id, self.uri = client, run_id, uri
+    def __init__(self, client, run_id: str, uri: str, experiment_id: str, tags: dict[str, str]):
+        self.client, self.run_id, self.uri, self.experiment_id = client, run_id, uri, experiment_id
+        self.tags = {k: v for k, v in tags.items() if k in INHERITED_TAGS}
 
     def start_child(self, name: str, tags: dict[str, str] | None = None) -> "TrackedRun":
-        """A nested run under this one (same experiment), e.g. the best configuration of a grid."""
-        experiment_id = self.client.get_run(self.run_id).info.experiment_id
-        tags = {**{k: str(v) for k, v in (tags or {}).items()}, "mlflow.runName": name,
+        """A nested run under this one, e.g. the best configuration of a grid; it inherits the
+        provenance tags (commit, profile, step, Prefect flow run, DVC stage)."""
+        tags = {**self.tags, **{k: str(v) for k, v in (tags or {}).items()}, "mlflow.runName": name,
                 "mlflow.parentRunId": self.run_id}
-        run = self.client.create_run(experiment_id, run_name=name, tags=tags)
-        return TrackedRun(self.client, run.info.run_id, self.uri)
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+        return TrackedRun(self.client, run.info.run_id, self.uri, self.experiment_id, tags)
 
     def log_params(self, params: dict[str, Any]) -> None:
         from mlflow.entities import Param

@@ -82,7 +82,7 @@ def train(ctx: StepContext) -> None:
     todo = [c for c in configs if c["config_id"] not in done]
     work = []
     for sid in p.data.settings:
-        mine = [c for c in todo if c["setting_id"] == sid]
+        mine = interleave_methods([c for c in todo if c["setting_id"] == sid])
         for chunk in batches(mine, p.grid.chunk_size):
             work.append(Batch(str(setting_dir(prepared, sid)), str(store.directory), tuple(chunk),
                               p.train.model_dump()))
@@ -104,6 +104,15 @@ def train(ctx: StepContext) -> None:
                              "fit_seconds_total": float(results["fit_seconds"].sum())})
         ctx.run.log_artifact(out / "results.parquet")
     ctx.log(f"{len(results) - n_err} ok, {n_err} errors")
+
+
+def interleave_methods(configs: list[dict]) -> list[dict]:
+    """Round-robin over methods, so batches mix cheap and costly methods and workers finish together."""
+    by_method: dict[str, list[dict]] = {}
+    for c in configs:
+        by_method.setdefault(c["method"], []).append(c)
+    rounds = max((len(v) for v in by_method.values()), default=0)
+    return [group[i] for i in range(rounds) for group in by_method.values() if i < len(group)]
 
 
 def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:

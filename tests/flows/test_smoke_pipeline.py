@@ -39,12 +39,13 @@ def test_files_written(smoke_run):
     identity = next(c for c in claims if "sum to the total" in c["claim"])
     assert identity["verdict"] == "reproduced"
     metrics = json.loads((rep / "metrics.json").read_text())
-    assert metrics["n_configs"] == 3 and metrics["n_error"] == 0 and metrics["max_identity_error"] < 1e-9
+    assert metrics["n_configs"] == 24 and metrics["n_error"] == 0 and metrics["max_identity_error"] < 1e-9
     assert (root / "reports" / "index.html").exists()
     import pandas as pd
 
     results = pd.read_parquet(root / "data/whyshift/train/results.parquet")
-    assert len(results) == 3 and results["config_id"].is_unique and (results["status"] == "ok").all()
+    assert len(results) == 24 and results["config_id"].is_unique and (results["status"] == "ok").all()
+    assert results["method"].nunique() == 24
     assert results[["id_val_acc", "id_test_acc", "ood_acc_main"]].notna().all().all()
 
 
@@ -67,13 +68,30 @@ def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
         assert tags["prefect_flow_run_id"] not in ("", "none")  # ran under Prefect
     assert children["train"].data.tags["dvc_stage"] == "whyshift-train"
     assert parent.data.params["data.rows.train"] == "400" and parent.data.params["profile"] == "smoke"
-    assert children["train"].data.metrics["n_configs"] == 3
+    assert children["train"].data.metrics["n_configs"] == 24
     assert children["prepare"].data.metrics["ge_expectations_failed"] == 0
     assert children["report"].data.metrics["max_identity_error"] < 1e-9
     assert all(r.info.status == "FINISHED" for r in runs)
     names = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/report.html", "report/claims.json", "report/metrics.json"} <= names
     assert "ge_validation.json" in {a.path for a in client.list_artifacts(children["prepare"].info.run_id)}
+    assert {"data/results.parquet", "data/disde.parquet"} <= {a.path for a in client.list_artifacts(parent.info.run_id,
+                                                                                                     "data")}
+    # the grid: one nested run per setting, under it one per method for its best-by-ID-val config
+    best = [r for r in runs if r.data.tags.get("kind") == "best-config"]
+    assert len(best) == 24 and {r.data.tags["method"] for r in best} == set(results_methods(root))
+    some = next(r for r in best if r.data.tags["method"] == "xgb")
+    assert some.data.params["max_depth"] == "4" and 0 < some.data.metrics["ood_acc_main"] <= 1
+    assert some.data.tags["step"] == "evaluate" and some.data.tags["profile"] == "smoke"
+    setting = next(r for r in runs if r.data.tags.get("kind") == "setting")
+    assert setting.data.tags["mlflow.parentRunId"] == children["evaluate"].info.run_id
+    assert "best_idval_ood_acc.xgb" in setting.data.metrics
+
+
+def results_methods(root):
+    import pandas as pd
+
+    return pd.read_parquet(root / "data/whyshift/train/results.parquet")["method"].tolist()
 
 
 def test_failed_expectations_stop_the_run_and_keep_earlier_outputs(smoke_run, monkeypatch, capsys):
