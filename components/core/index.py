@@ -14,10 +14,12 @@ from components.core.reporting import claims_html, page
 README_START, README_END = "<!-- pipelines:start -->", "<!-- pipelines:end -->"
 
 
-def record_step(data_dir: Path, step: str, profile: str, seconds: float, run_id: str) -> None:
-    """Remember how long a step took and under which profile (read back by reports and the index)."""
+def record_step(data_dir: Path, step: str, profile: str, seconds: float, run_id: str,
+                reused: int = 0) -> None:
+    """Remember how long a step took, under which profile, and how much work it reused from an earlier
+    (interrupted) run — a resumed step's seconds are not a full run's (read back by reports and the index)."""
     write_json(data_dir / ".runs" / f"{step}.json", {"profile": profile, "seconds": round(seconds, 2),
-                                                     "run_id": run_id})
+                                                     "run_id": run_id, "reused": reused})
 
 
 def step_records(data_dir: Path) -> dict[str, dict]:
@@ -45,7 +47,10 @@ def collect(root: Path, titles: dict[str, str]) -> list[PipelineStatus]:
         records = step_records(root / "data" / slug)
         profiles = sorted({r["profile"] for r in records.values()})
         seconds = sum(r["seconds"] for r in records.values())
+        reused = sum(r.get("reused", 0) for r in records.values())
         runtime = f"{seconds / 60:.1f} min" if records else "not run"
+        if reused:
+            runtime += f" (resumed: {reused} results reused)"
         out.append(PipelineStatus(slug, title, claims, runtime, "/".join(profiles) or "-"))
     return out
 

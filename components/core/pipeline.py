@@ -121,7 +121,7 @@ def run_pipeline(pipeline: Pipeline, profile: str = "default", steps: Iterable[s
             seconds = time.perf_counter() - start
             summary["seconds"][step] = seconds
             child.log_metrics({"step_seconds": seconds, **ctx.timings})
-            record_step(paths.data, step, profile, seconds, child.run_id)
+            record_step(paths.data, step, profile, seconds, child.run_id, int(ctx.timings.get("reused", 0)))
             child.finish()
             child = None
             if step == "report" and paths.reports.exists():

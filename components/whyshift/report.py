@@ -98,8 +98,9 @@ def build_report(ctx) -> None:
     }
     metrics = {k: v for k, v in metrics.items() if np.isfinite(v)}
     rep.heading("Run")
-    rep.text("Step runtimes (s): " + ", ".join(f"{k} {v['seconds']:.1f} ({v['profile']})"
-                                               for k, v in records.items()))
+    rep.text("Step runtimes (s): " + ", ".join(
+        f"{k} {v['seconds']:.1f} ({v['profile']}" + (f", {v['reused']} results reused from shards" if v.get("reused")
+                                                     else "") + ")" for k, v in records.items()))
     out = ctx.paths.reports
     rep.write(out)
     write_claims(out / "claims.json", claims)

@@ -86,7 +86,8 @@ def train(ctx: StepContext) -> None:
         for chunk in batches(mine, p.grid.chunk_size):
             work.append(Batch(str(setting_dir(prepared, sid)), str(store.directory), tuple(chunk),
                               p.train.model_dump()))
-    ctx.log(f"{len(configs)} configurations: {len(done & {c['config_id'] for c in configs})} already done, "
+    ctx.timings["reused"] = len(configs) - len(todo)
+    ctx.log(f"{len(configs)} configurations: {len(configs) - len(todo)} already done, "
             f"{len(todo)} to fit in {len(work)} batches")
     ctx.executor.map(run_batch, work, "fit")
     ids = {c["config_id"] for c in configs}
