@@ -111,9 +111,10 @@ def cmd_run(args) -> int:
     slugs = list(PIPELINES) if args.slug == "all" else [args.slug]
     pipelines = {slug: get_pipeline(slug) for slug in slugs}
     steps = resolve_steps(args.steps)
+    overrides = {slug: overrides_for(slug, slugs, args.overrides) for slug in slugs}
     uris = {}
     for slug, pipeline in pipelines.items():  # every input error before any work
-        cfg = load_config(slug, pipeline.params_model, root, args.profile, args.overrides)
+        cfg = load_config(slug, pipeline.params_model, root, args.profile, overrides[slug])
         uris[slug] = resolve_uri(root, cfg.tracking)
         check_reachable(uris[slug])
         check_dask(cfg.runtime.resolved_dask_address())
@@ -131,7 +132,7 @@ def cmd_run(args) -> int:
         api.wait()
         for slug, flow in flows.items():
             try:
-                summaries.append(flow(profile=args.profile, steps=steps, overrides=args.overrides))
+                summaries.append(flow(profile=args.profile, steps=steps, overrides=overrides[slug]))
             except UserError:
                 raise
             except Exception:
@@ -144,6 +145,17 @@ def cmd_run(args) -> int:
         print(f"paperflows: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def overrides_for(slug: str, slugs: list[str], overrides: list[str]) -> list[str]:
+    """The ``--set`` items that apply to ``slug`` (``run all`` passes each pipeline its own)."""
+    shared = ("tracking", "runtime")
+    for item in overrides:
+        head = item.split(".", 1)[0]
+        if head not in (*slugs, *shared):
+            raise UserError(f"--set {item}: {head!r} is not one of the pipelines being run",
+                            f"keys start with one of: {', '.join((*slugs, *shared))}")
+    return [o for o in overrides if o.split(".", 1)[0] in (slug, *shared)]
 
 
 def check_dask(address: str | None) -> None:

@@ -23,9 +23,9 @@ def build_report(ctx) -> None:
     disde = pd.read_parquet(ev / "disde.parquet")
     calibration = pd.read_parquet(ev / "calibration.parquet")
     degradation = pd.read_parquet(ev / "degradation.parquet")
-    analysis = read_json(ev / "analysis.json")
+    analysis = _by_setting(read_json(ev / "analysis.json"))
     results = pd.read_parquet(ctx.paths.data / "train" / "results.parquet")
-    regions = read_json(ev / "risk_regions.json")
+    regions = _by_setting(read_json(ev / "risk_regions.json"))
     min_total = p.evaluate.disde.min_total
     real = p.data.source == "real"
     claims = all_claims(analysis, disde, calibration, regions, min_total, real)
@@ -108,6 +108,11 @@ def build_report(ctx) -> None:
     if ctx.run:
         ctx.run.log_metrics(metrics)
     ctx.log("claims: " + ", ".join(c.verdict for c in claims))
+
+
+def _by_setting(d: dict) -> dict:
+    """JSON keys are strings: order settings numerically (1, 5, 10, ...), not as text."""
+    return dict(sorted(d.items(), key=lambda kv: int(kv[0])))
 
 
 def _overlap_note(disde: pd.DataFrame, min_total: float) -> str:

@@ -20,6 +20,7 @@ def assert_user_error(proc, *needles):
     (["run", "whyshift", "--set", "whyshift.train.epochs=3"], ["whyshift.train.epochs: unknown key", "mlp_epochs"]),
     (["run", "whyshift", "--set", "whyshift.train.n_estimators=lots"], ["whyshift.train.n_estimators", "'lots'"]),
     (["frobnicate"], ["invalid choice"]),
+    (["run", "all", "--set", "soul.seed=1"], ["'soul' is not one of the pipelines being run"]),
 ])
 def test_bad_usage_and_params(project, args, needles):
     assert_user_error(run_cli(args, project), *needles)
