@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from components.whyshift.models import XGBMethod
 
@@ -106,35 +105,15 @@ def dwr_weights(X: np.ndarray, l1: float, l2: float, lr: float = 1e-3, max_steps
 # ----------------------------------------------------------------------------------- estimators
 
 
-class XGBWrapper(ClassifierMixin, BaseEstimator):
-    """XGB keys of the grid (XGB_base plus max_bin and grow_policy at the spec's 256 / depthwise)."""
-
-    def __init__(self, learning_rate: float = 0.3, max_depth: int = 6, min_split_loss: float = 0.0,
-                 colsample_bytree: float = 1.0, max_bin: int = 256, grow_policy: str = "depthwise",
-                 n_estimators: int = 50, seed: int = 0):
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.min_split_loss = min_split_loss
-        self.colsample_bytree = colsample_bytree
-        self.max_bin = max_bin
-        self.grow_policy = grow_policy
-        self.n_estimators = n_estimators
-        self.seed = seed
+class XGBWrapper(XGBMethod):
+    """Base of the XGB-based methods: ``XGBMethod``'s keys and predictions; subclasses change what
+    ``fit`` trains on (rows, weights, features) and store the fitted model in ``model_``."""
 
     def _xgb(self) -> XGBMethod:
-        return XGBMethod(learning_rate=self.learning_rate, max_depth=self.max_depth,
-                         min_split_loss=self.min_split_loss, colsample_bytree=self.colsample_bytree,
-                         max_bin=self.max_bin, grow_policy=self.grow_policy,
-                         n_estimators=self.n_estimators, seed=self.seed)
+        return XGBMethod(**{k: getattr(self, k) for k in XGBMethod._get_param_names()})
 
     def _rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)
 
 
 class SUBY(XGBWrapper):
