@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from components.whyshift.models import standardise_mask
+from components.whyshift.models import WrappedClassifier, standardiser
 
 
 class SVMMethod(ClassifierMixin, BaseEstimator):
@@ -34,10 +34,7 @@ class SVMMethod(ClassifierMixin, BaseEstimator):
         from sklearn.svm import LinearSVC
 
         X = np.asarray(X, dtype=np.float64)
-        mask = standardise_mask(X)
-        self.mean_ = np.where(mask, X.mean(axis=0), 0.0)
-        std = X.std(axis=0)
-        self.scale_ = np.where(mask & (std > 0), std, 1.0)
+        self.mean_, self.scale_ = standardiser(X)
         if self.kernel == "rbf":
             self.features_ = RBFSampler(gamma=self.gamma, n_components=self.n_components, random_state=self.seed)
         elif self.kernel == "poly":
@@ -62,7 +59,7 @@ class SVMMethod(ClassifierMixin, BaseEstimator):
         return self.svc_.predict(self.features_.transform(self._scale(X)))
 
 
-class RFMethod(ClassifierMixin, BaseEstimator):
+class RFMethod(WrappedClassifier):
     def __init__(self, n_estimators: int = 64, min_samples_leaf: int = 1, max_features: str = "sqrt",
                  ccp_alpha: float = 0.0, seed: int = 0):
         self.n_estimators = n_estimators
@@ -80,14 +77,8 @@ class RFMethod(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(X)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)
-
-
-class GBMMethod(ClassifierMixin, BaseEstimator):
+class GBMMethod(WrappedClassifier):
     """scikit-learn ``GradientBoostingClassifier`` (exact trees)."""
 
     def __init__(self, learning_rate: float = 0.1, n_estimators: int = 64, max_depth: int = 4, seed: int = 0):
@@ -104,14 +95,8 @@ class GBMMethod(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(X)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)
-
-
-class LightGBMMethod(ClassifierMixin, BaseEstimator):
+class LightGBMMethod(WrappedClassifier):
     """LightGBM with the grid's keys; ``n_jobs=1`` is LightGBM's ``num_threads=1``; silent."""
 
     def __init__(self, learning_rate: float = 0.1, n_estimators: int = 64, reg_lambda: float = 0.0,
@@ -134,9 +119,3 @@ class LightGBMMethod(ClassifierMixin, BaseEstimator):
         self.model_.fit(np.asarray(X), np.asarray(y))
         self.classes_ = self.model_.classes_
         return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(np.asarray(X))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(np.asarray(X))

@@ -15,6 +15,24 @@ def standardise_mask(X: np.ndarray) -> np.ndarray:
     return mask
 
 
+def standardiser(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, scale) from train statistics: identity (0, 1) on binary and sensitive columns and on
+    constant ones, so ``(X - mean) / scale`` standardises only what should be."""
+    mask = standardise_mask(X)
+    std = X.std(axis=0)
+    return np.where(mask, X.mean(axis=0), 0.0), np.where(mask & (std > 0), std, 1.0)
+
+
+class WrappedClassifier(ClassifierMixin, BaseEstimator):
+    """Base of estimators whose ``fit`` stores a fitted library model in ``model_``: predictions delegate to it."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(np.asarray(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict(np.asarray(X))
+
+
 class TorchClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression (``hidden_size=0``) or the spec's 2-hidden-layer MLP, cross-entropy, Adam.
 
@@ -40,10 +58,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         from components.whyshift.lightning import LitClassifier
 
         X = np.asarray(X, dtype=np.float32)
-        self.mask_ = standardise_mask(X)
-        self.mean_ = np.where(self.mask_, X.mean(axis=0), 0.0).astype(np.float32)
-        std = X.std(axis=0)
-        self.scale_ = np.where(self.mask_ & (std > 0), std, 1.0).astype(np.float32)
+        mean, scale = standardiser(X)
+        self.mean_, self.scale_ = mean.astype(np.float32), scale.astype(np.float32)
         self.classes_ = np.array([0, 1])
         objective = self._objective(X)
         tensors = [torch.from_numpy(self._scale(X)), torch.from_numpy(np.array(y, dtype=np.int64))]
@@ -81,7 +97,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
 
-class XGBMethod(ClassifierMixin, BaseEstimator):
+class XGBMethod(WrappedClassifier):
     """XGBoost with the grid's keys (``min_split_loss`` is XGBoost's ``gamma``), one thread, hist trees."""
 
     def __init__(self, learning_rate: float = 0.3, max_depth: int = 6, min_split_loss: float = 0.0,
@@ -107,9 +123,3 @@ class XGBMethod(ClassifierMixin, BaseEstimator):
         self.model_.fit(X, y, sample_weight=sample_weight)
         self.classes_ = self.model_.classes_
         return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(X)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model_.predict(X)
