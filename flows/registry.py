@@ -8,6 +8,10 @@ from components.core.errors import UserError
 
 PIPELINES = {
     "whyshift": "components.whyshift.pipeline",
+    "soul": "components.soul.pipeline",
+    "physics_gnn": "components.physics_gnn.pipeline",
+    "causality": "components.causality.pipeline",
+    "grammar": "components.grammar.pipeline",
 }
 
 

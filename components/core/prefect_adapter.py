@@ -86,5 +86,6 @@ def run_in_prefect(pipeline: Pipeline, profile: str, steps: Iterable[str] | None
 
 def publish_report(slug: str, report_md: Path) -> None:
     if report_md.exists():
-        create_markdown_artifact(key=f"{slug}-report", markdown=report_md.read_text(encoding="utf-8"),
+        key = f"{slug.replace('_', '-')}-report"  # Prefect keys: lowercase letters, digits and dashes only
+        create_markdown_artifact(key=key, markdown=report_md.read_text(encoding="utf-8"),
                                  description=f"{slug} report (claims table and figures in report.html)")

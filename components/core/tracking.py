@@ -98,6 +98,19 @@ class TrackedRun:
         self.client, self.run_id, self.uri, self.experiment_id = client, run_id, uri, experiment_id
         self.tags = {k: v for k, v in tags.items() if k in INHERITED_TAGS}
 
+    def ref(self) -> dict[str, str]:
+        """A picklable reference, so a worker process (``ctx.executor.map``) can log to this run."""
+        return {"uri": self.uri, "run_id": self.run_id, "experiment_id": self.experiment_id}
+
+    @classmethod
+    def from_ref(cls, ref: dict[str, str] | None) -> "TrackedRun | None":
+        """Reopen a run from :meth:`ref` (``None`` when tracking is off)."""
+        if not ref:
+            return None
+        from mlflow import MlflowClient
+
+        return cls(MlflowClient(tracking_uri=ref["uri"]), ref["run_id"], ref["uri"], ref["experiment_id"], {})
+
     def start_child(self, name: str, tags: dict[str, str] | None = None) -> "TrackedRun":
         """A nested run under this one, e.g. the best configuration of a grid; it inherits the
         provenance tags (commit, profile, step, Prefect flow run, DVC stage)."""

@@ -20,7 +20,8 @@ def assert_user_error(proc, *needles):
     (["run", "whyshift", "--set", "whyshift.train.epochs=3"], ["whyshift.train.epochs: unknown key", "mlp_epochs"]),
     (["run", "whyshift", "--set", "whyshift.train.n_estimators=lots"], ["whyshift.train.n_estimators", "'lots'"]),
     (["frobnicate"], ["invalid choice"]),
-    (["run", "all", "--set", "soul.seed=1"], ["'soul' is not one of the pipelines being run"]),
+    (["run", "all", "--set", "nosuchpaper.seed=1"], ["'nosuchpaper' is not one of the pipelines being run"]),
+    (["run", "whyshift", "--set", "soul.seed=1"], ["'soul' is not one of the pipelines being run", "whyshift"]),
 ])
 def test_bad_usage_and_params(project, args, needles):
     assert_user_error(run_cli(args, project), *needles)
@@ -57,3 +58,7 @@ def test_serve_without_a_server_explains_what_to_start(project):
 def test_list(project):
     proc = run_cli(["list"], project)
     assert proc.returncode == 0 and proc.stdout.startswith("whyshift ") and "Liu et al." in proc.stdout
+    from flows.registry import PIPELINES
+
+    listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    assert listed == list(PIPELINES) and len(PIPELINES) == 5

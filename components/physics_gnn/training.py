@@ -1,0 +1,141 @@
+"""Worker side of the train step: one (system, model, seed) run = data split, Lightning fit, checkpoint,
+loss curve and MLflow child-run records. Module-level functions so the executor can pickle them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from components.core.seeding import derive_seed
+
+
+@dataclass(frozen=True)
+class RunJob:
+    system: str
+    model: str
+    seed: int
+    prepared: str  # data/physics_gnn/prepared
+    out: str  # directory receiving <system>/<model>/seed<k>.*
+    params: dict  # PhysicsGnnParams.model_dump()
+    run_id: str | None = None
+    uri: str | None = None
+    experiment_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}/{self.model}/seed{self.seed}"
+
+
+def child_run(job: RunJob):
+    """The (system, model, seed) MLflow run created by the step, reopened in this worker by id."""
+    if job.run_id is None:
+        return None
+    from mlflow import MlflowClient
+
+    from components.core.tracking import TrackedRun
+
+    return TrackedRun(MlflowClient(tracking_uri=job.uri), job.run_id, job.uri, job.experiment_id, {})
+
+
+def params_of(job: RunJob):
+    from components.physics_gnn.params import PhysicsGnnParams
+
+    return PhysicsGnnParams.model_validate(job.params)
+
+
+def split_indices(n: int, fraction: float, seed: int, system: str) -> tuple[np.ndarray, np.ndarray]:
+    """The code's by-state split of the training pool (never used for rollouts)."""
+    perm = np.random.default_rng(derive_seed(seed, "split", system)).permutation(n)
+    cut = int(round(fraction * n))
+    return np.sort(perm[:cut]), np.sort(perm[cut:])
+
+
+def training_arrays(p, job: RunJob):
+    """(q, v, y) train and validation tensors for this model's target."""
+    import torch
+
+    from components.physics_gnn.data import load_arrays
+    from components.physics_gnn.models import targets
+
+    arrays = load_arrays(Path(job.prepared) / job.system / "train.npz")
+    pos, vel, acc = arrays["pos"], arrays["vel"], arrays["acc"]
+    std = p.noise.per_snapshot_offset_std
+    if std > 0:  # the code's noisy variant: one scalar per snapshot added to R, V and F
+        rng = np.random.default_rng(derive_seed(p.seed, "noise", job.system))
+        offset = rng.normal(0, std, pos.shape[:2])[..., None, None]
+        pos, vel, acc = pos + offset, vel + offset, acc + offset
+    mass = p.pendulum.m if job.system == "pendulum" else 1.0
+    q, v, y = targets(job.model, pos, vel, acc, mass)
+    tr, va = split_indices(len(q), p.train.split, p.seed, job.system)
+    as_t = lambda a, idx: torch.as_tensor(a[idx], dtype=torch.float64)  # noqa: E731
+    return [as_t(a, tr) for a in (q, v, y)], [as_t(a, va) for a in (q, v, y)]
+
+
+def train_one(job: RunJob) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from components.core.io import atomic_path, write_text
+    from components.core.seeding import seed_everything
+    from components.core.training import make_trainer
+    from components.physics_gnn.lightning import LitPhysics
+    from components.physics_gnn.models import build
+
+    p = params_of(job)
+    t0 = time.perf_counter()
+    train, val = training_arrays(p, job)
+    run_seed = derive_seed(p.seed, "model", job.system, job.model, job.seed)
+    seed_everything(run_seed)
+    mass = p.pendulum.m if job.system == "pendulum" else 1.0
+    model = build(job.model, job.system, p.model, mass)
+    lit = LitPhysics(model, p.train.lr, p.train.grad_clip)
+    loader = DataLoader(TensorDataset(*train), batch_size=p.train.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(run_seed))
+    val_loader = DataLoader(TensorDataset(*val), batch_size=max(p.train.batch_size, 1024))
+    run = child_run(job)
+    trainer = make_trainer(p.train.epochs, run=run, max_time={"seconds": p.train.max_train_seconds},
+                           check_val_every_n_epoch=max(1, p.train.epochs // 5), log_every_n_steps=10**6)
+    trainer.fit(lit, loader, val_loader)
+    epochs_done = len(lit.history)
+    guard_hit = epochs_done < p.train.epochs
+    if lit.best_state is not None:
+        model.load_state_dict(lit.best_state)
+    val_mse = _mse(model, val)
+    seconds = time.perf_counter() - t0
+    out = Path(job.out) / job.system / job.model
+    with atomic_path(out / f"seed{job.seed}.pt") as tmp:
+        torch.save({"state_dict": model.state_dict(), "model": job.model, "system": job.system}, tmp)
+    lines = ["epoch,train_loss,val_loss"] + [f"{h['epoch']},{h['train_loss']:.10g},{h['val_loss']:.10g}"
+                                              for h in lit.history]
+    write_text(out / f"seed{job.seed}_loss.csv", "\n".join(lines) + "\n")
+    result = {"system": job.system, "model": job.model, "seed": job.seed, "epochs": epochs_done,
+              "steps": int(trainer.global_step), "best_train_loss": float(lit.best_loss), "val_mse": val_mse,
+              "nan_steps": lit.nan_steps, "guard_hit": bool(guard_hit), "train_seconds": seconds,
+              "n_train": len(train[0]), "n_params": sum(x.numel() for x in model.parameters())}
+    if run is not None:
+        run.log_params({"system": job.system, "model": job.model, "seed": job.seed, "lr": p.train.lr,
+                        "batch_size": p.train.batch_size, "epochs": p.train.epochs, "init": p.model.init,
+                        "n_params": result["n_params"], "n_train": result["n_train"]})
+        run.log_metrics({k: float(result[k]) for k in ("best_train_loss", "val_mse", "nan_steps", "steps",
+                                                       "train_seconds", "guard_hit") if np.isfinite(result[k])})
+        run.log_artifact(out / f"seed{job.seed}_loss.csv", "training")
+    return result
+
+
+def _mse(model, data) -> float:
+    q, v, y = data
+    err, count = 0.0, 0
+    for i in range(0, len(q), 1024):
+        pred = model.predict(q[i:i + 1024], v[i:i + 1024], create_graph=False).detach()
+        err += float(((pred - y[i:i + 1024]) ** 2).sum())
+        count += pred.numel()
+    return err / max(count, 1)
+
+
+def train_batch(jobs: tuple[RunJob, ...]) -> list[dict]:
+    return [train_one(job) for job in jobs]

@@ -1,0 +1,123 @@
+"""The smoke pipeline end to end through the real CLI, and this paper's bad inputs."""
+
+import json
+import sqlite3
+
+import pytest
+
+from helpers import copy_project, run_cli
+
+
+def assert_user_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr[-2000:])
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("pg_smoke") / "project")
+    proc = run_cli(["run", "physics_gnn", "--profile", "smoke"], root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, proc
+
+
+def test_outputs_and_claims(smoke):
+    root, proc = smoke
+    assert "Traceback" not in proc.stdout + proc.stderr
+    rep = root / "reports" / "physics_gnn"
+    for name in ("report.md", "report.html", "claims.json", "metrics.json", "figures/rollout_error_vs_time.png",
+                 "figures/energy_error_vs_time.png", "figures/zero_shot_vs_size.png"):
+        assert (rep / name).stat().st_size > 0, name
+    claims = json.loads((rep / "claims.json").read_text())
+    assert len(claims) >= 12
+    for row in claims:
+        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
+    # smoke trains LGNN/CLGNN on the pendulum: P1a has a measured ratio, P1b is "not run"
+    p1a = next(c for c in claims if c["claim"].startswith("P1a"))
+    assert "CLGNN/LGNN rollout error" in p1a["observed"]
+    assert "not run" in next(c for c in claims if c["claim"].startswith("P1b"))["observed"]
+    metrics = json.loads((rep / "metrics.json").read_text())
+    assert metrics["n_runs"] == 4
+    assert metrics["spring.oracle.N5.rollout_err"] < 1e-3 and metrics["pendulum.oracle.N3.rollout_err"] < 1e-3
+    assert 0 < metrics["pendulum.CLGNN.N3.rollout_err"] <= 1
+    assert metrics["pendulum.CLGNN.N3.constraint_violation"] < 0.05
+    html = (rep / "report.html").read_text()
+    assert "data:image/png;base64" in html and "P3: zero-shot" in html
+
+
+def test_data_files_and_validation(smoke):
+    import numpy as np
+
+    root, _ = smoke
+    prep = root / "data" / "physics_gnn" / "prepared"
+    with np.load(prep / "spring" / "train.npz") as z:
+        assert z["pos"].shape == (4, 20, 5, 2)
+    assert sorted(p.name for p in (prep / "spring").glob("test_N*.npz")) == ["test_N10.npz", "test_N5.npz"]
+    ge = json.loads((prep / "ge_validation.json").read_text())
+    assert [r["success"] for r in ge] == [True, True] and all(r["evaluated"] >= 7 for r in ge)
+
+
+def test_mlflow_nested_runs(smoke):
+    root, _ = smoke
+    con = sqlite3.connect(root / "mlflow.db")
+    names = {r[0] for r in con.execute("select name from runs")}
+    assert {"physics_gnn", "prepare", "train", "evaluate", "report"} <= names
+    models = {"spring-LGNN-seed0", "spring-FGNN-seed0", "pendulum-LGNN-seed0", "pendulum-CLGNN-seed0"}
+    assert models <= names
+    run_id = con.execute("select run_uuid from runs where name='pendulum-CLGNN-seed0'").fetchone()[0]
+    keys = {r[0] for r in con.execute("select key from metrics where run_uuid=?", (run_id,))}
+    assert {"val_mse", "train_loss", "N3.rollout_err", "N4.energy_err"} <= keys
+    parent = con.execute("select value from tags where run_uuid=? and key='mlflow.parentRunId'", (run_id,)).fetchone()
+    assert parent is not None
+
+
+def test_corrupted_prepared_data_is_a_clear_error_and_keeps_outputs(smoke):
+    root, _ = smoke
+    target = root / "data" / "physics_gnn" / "prepared" / "pendulum" / "train.npz"
+    runs = root / "data" / "physics_gnn" / "models" / "runs.json"
+    before = runs.read_bytes()
+    good = target.read_bytes()
+    target.write_bytes(good[: len(good) // 3])
+    try:
+        proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--step", "train"], root)
+    finally:
+        target.write_bytes(good)
+    assert_user_error(proc, "pendulum/train.npz is unreadable or incomplete", "--step prepare")
+    assert runs.read_bytes() == before
+    assert not list((root / "data" / "physics_gnn").glob(".models.*"))
+
+
+@pytest.mark.parametrize("override,needles", [
+    ("physics_gnn.train.lr=-1", ["physics_gnn.train.lr", "greater than 0"]),
+    ("physics_gnn.spring.models=[CLGNN]", ["physics_gnn.spring.models", "pendulum only"]),
+    ("physics_gnn.pendulum.models=[XGNN]", ["physics_gnn.pendulum.models"]),
+    ("physics_gnn.train.epoch=3", ["physics_gnn.train.epoch: unknown key", "epochs"]),
+])
+def test_bad_params(tmp_path, override, needles):
+    root = copy_project(tmp_path / "project")
+    assert_user_error(run_cli(["run", "physics_gnn", "--profile", "smoke", "--set", override], root), *needles)
+
+
+def test_missing_upstream(tmp_path):
+    root = copy_project(tmp_path / "project")
+    proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--step", "evaluate"], root)
+    assert_user_error(proc, "missing upstream output", "paperflows run physics_gnn --step prepare")
+
+
+def test_rollout_dt_must_divide_the_stored_interval(tmp_path):
+    root = copy_project(tmp_path / "project")
+    proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--set", "physics_gnn.spring.rollout_dt=0.03"], root)
+    assert_user_error(proc, "physics_gnn.spring", "rollout_dt 0.03 must divide the stored interval")
+
+
+def test_failed_expectations_stop_prepare_and_keep_old_data(smoke):
+    root, _ = smoke
+    prepared = root / "data" / "physics_gnn" / "prepared" / "spring" / "train.npz"
+    before = prepared.read_bytes()
+    proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--step", "prepare",
+                    "--set", "physics_gnn.spring.dt=0.02", "--set", "physics_gnn.spring.stride=5"], root)
+    assert_user_error(proc, "physics_gnn-spring", "energy_drift_rel")
+    assert prepared.read_bytes() == before
