@@ -38,3 +38,25 @@ def run_cli(args: list[str], cwd: Path, env: dict | None = None, timeout: int = 
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(BIN / "paperflows"), *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def run_smoke(tmp_path_factory, slug: str, *extra: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """``paperflows run <slug> --profile smoke`` in a fresh project copy; it must succeed without a traceback."""
+    root = copy_project(tmp_path_factory.mktemp(slug) / "project")
+    proc = run_cli(["run", slug, "--profile", "smoke", *extra], root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return root, proc
+
+
+def pipeline_runs(root: Path, slug: str):
+    """The MLflow client, the one parent run, its step runs by step name, and every run of ``slug``."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name(slug).experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1
+    steps = {r.data.tags["step"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
+    assert sorted(steps) == sorted(["prepare", "train", "evaluate", "report"])
+    return client, parents[0], steps, runs

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.core.io import read_json, write_json, write_parquet, write_text
+from components.core.io import read_json, verify_sha256, write_json, write_parquet, write_text
 
 EFFECT_COLUMNS = ("unit_id", "split", "t", "y")
 
@@ -135,14 +135,5 @@ def pairs_expectations(n_pairs: int) -> list:
 
 def verify_manifest(prepared: Path) -> None:
     """Refuse prepared files that changed since ``prepare`` wrote them (SHA-256 in the manifest)."""
-    import hashlib
-
-    from components.core.errors import DataValidationError
-
-    manifest = read_json(prepared / "manifest.json")
-    changed = [rel for rel, digest in manifest["sha256"].items()
-               if not (prepared / rel).exists() or hashlib.sha256((prepared / rel).read_bytes()).hexdigest() != digest]
-    if changed:
-        listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-        raise DataValidationError(f"prepared data changed or corrupted since prepare: {listed}",
-                                  "rerun `paperflows run causality --step prepare` (or `dvc repro causality-prepare`)")
+    verify_sha256(prepared, read_json(prepared / "manifest.json")["sha256"],
+                  "rerun `paperflows run causality --step prepare` (or `dvc repro causality-prepare`)")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 
 import numpy as np
 import pandas as pd
 
 from components.core.errors import DataValidationError, UserError
-from components.core.io import atomic_dir, read_json, write_json, write_parquet
+from components.core.io import atomic_dir, read_json, sha256_files, write_json, write_parquet
 from components.core.pipeline import StepContext
 
 
@@ -42,10 +41,9 @@ def prepare(ctx: StepContext) -> None:
             reports.append(_validate(ctx, summary, D.pairs_expectations(p.data.tuebingen_pairs),
                                      "causality-pairs-tuebingen"))
             counts["tuebingen"] = {"pairs": int(summary.shape[0]), "swapped_share": float(summary.swapped.mean())}
-        files = sorted(f for f in out.rglob("*") if f.is_file())
         write_json(out / "manifest.json", {
             "profile": ctx.profile, "seed": p.seed, "datasets": counts,
-            "sha256": {str(f.relative_to(out)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}})
+            "sha256": sha256_files(out)})
         write_json(out / "validation.json", reports)
     if ctx.run:
         ctx.run.log_dict(reports, "ge_validation.json")

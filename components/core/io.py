@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 
 @contextlib.contextmanager
@@ -80,3 +81,22 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def sha256_files(folder: Path | str, files: Iterable[Path | str] | None = None) -> dict[str, str]:
+    """SHA-256 of ``files`` (default: every file below ``folder``), keyed by path relative to ``folder``."""
+    folder = Path(folder)
+    paths = sorted(f for f in folder.rglob("*") if f.is_file()) if files is None else [folder / f for f in files]
+    return {str(Path(f).relative_to(folder)): hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in paths}
+
+
+def verify_sha256(folder: Path | str, digests: dict[str, str], fix: str) -> None:
+    """Refuse outputs that are missing or changed since a step recorded their digests (``sha256_files``)."""
+    from components.core.errors import DataValidationError
+
+    folder = Path(folder)
+    changed = [rel for rel, digest in digests.items()
+               if not (folder / rel).is_file() or hashlib.sha256((folder / rel).read_bytes()).hexdigest() != digest]
+    if changed:
+        listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise DataValidationError(f"prepared data under {folder} missing or changed since it was written: {listed}", fix)

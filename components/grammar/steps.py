@@ -108,8 +108,7 @@ def train(ctx: StepContext) -> None:
     with atomic_dir(ctx.paths.data / "train") as out:
         jobs = [{"kind": "reader", "prepared": str(prepared), "out": str(out), "seed": p.seed,
                  "reader": p.reader.model_dump(),
-                 "run": {"uri": child.uri, "run_id": child.run_id, "experiment_id": child.experiment_id}
-                 if child else None},
+                 "run": child.ref() if child else None},
                 {"kind": "indexes", "prepared": str(prepared), "out": str(out), "retrievers": p.retrieval.retrievers,
                  "attributes": p.queries.attributes, "bm25_k1": p.retrieval.bm25_k1, "bm25_b": p.retrieval.bm25_b}]
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from components.core.io import atomic_path, write_json, write_text
+from components.core.tracking import TrackedRun
 from components.grammar.jsonl import load_jsonl
 
 
@@ -19,17 +20,6 @@ def run_job(job: dict) -> dict:
 
     limit_threads()
     return train_reader(job) if job["kind"] == "reader" else build_indexes(job)
-
-
-def _run_handle(job: dict):
-    if not job.get("run"):
-        return None
-    from mlflow import MlflowClient
-
-    from components.core.tracking import TrackedRun
-
-    r = job["run"]
-    return TrackedRun(MlflowClient(r["uri"]), r["run_id"], r["uri"], r["experiment_id"], {})
 
 
 def train_reader(job: dict) -> dict:
@@ -53,7 +43,7 @@ def train_reader(job: dict) -> dict:
     arr, mask, s, e, _, _ = lr.tensorise([(r["query"], r["document"]) for r in train], vocab, cfg.max_len,
                                          [r["answer"] for r in train])
     module = lr.make_module(len(vocab), cfg)
-    run = _run_handle(job)
+    run = TrackedRun.from_ref(job.get("run"))
     trainer = make_trainer(cfg.epochs, run=run, max_steps=cfg.max_steps)
     trainer.fit(module, lr.loader(arr, mask, s, e, cfg.batch_size, True, job["seed"]))
     module.eval()

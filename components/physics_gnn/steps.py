@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.core.errors import DataValidationError, UserError
 from components.core.io import atomic_dir, read_json, write_json
 from components.core.pipeline import StepContext
+from components.core.tracking import TrackedRun
 
 
 def _chunks(items: list, size: int) -> list[tuple]:
@@ -88,13 +89,11 @@ def train(ctx: StepContext) -> None:
             child = ctx.run.start_child(f"{system}-{model}-seed{seed}", {"system": system, "model": model,
                                                                          "seed": seed, "kind": "model"}) \
                 if ctx.run else None
-            jobs.append(RunJob(system, model, seed, str(prepared), str(out), dumped,
-                               child.run_id if child else None, child.uri if child else None,
-                               child.experiment_id if child else None))
+            jobs.append(RunJob(system, model, seed, str(prepared), str(out), dumped, child.ref() if child else None))
         results = [r for batch in ctx.executor.map(train_batch, _chunks(jobs, p.train.runs_per_task), "train")
                    for r in batch]
         for job, res in zip(jobs, results):
-            manifest.append({**res, "run_id": job.run_id})
+            manifest.append({**res, "run_id": job.run["run_id"] if job.run else None})
         write_json(out / "runs.json", manifest)
     if ctx.run:
         from mlflow import MlflowClient
@@ -114,7 +113,6 @@ def evaluate(ctx: StepContext) -> None:
     import pandas as pd
 
     from components.physics_gnn.evaluation import ORACLE, EvalJob, evaluate_batch
-    from components.physics_gnn.training import child_run
 
     p = ctx.params
     prepared, models = ctx.paths.data / "prepared", ctx.paths.data / "models"
@@ -141,7 +139,7 @@ def evaluate(ctx: StepContext) -> None:
             rid = run_ids.get((system, model, seed))
             if rid is None:
                 continue
-            run = child_run(_RunRef(rid, ctx.run.uri, ctx.run.experiment_id))
+            run = TrackedRun.from_ref({**ctx.run.ref(), "run_id": rid})
             metrics = {}
             for _, row in group.iterrows():
                 for col in ("rollout_err", "energy_err", "momentum_err", "constraint_violation", "rollout_seconds"):
@@ -150,13 +148,6 @@ def evaluate(ctx: StepContext) -> None:
             run.log_metrics(metrics)
         ctx.run.log_artifact(ctx.paths.data / "evaluate" / "summary.csv")
     ctx.log(f"{len(jobs)} rollout jobs, {len(frame)} (model, seed, N) rows")
-
-
-class _RunRef:
-    """Enough of a RunJob for ``child_run``: reopen a finished child run to add evaluation metrics."""
-
-    def __init__(self, run_id: str, uri: str, experiment_id: str):
-        self.run_id, self.uri, self.experiment_id = run_id, uri, experiment_id
 
 
 def report(ctx: StepContext) -> None:

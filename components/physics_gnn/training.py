@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from components.core.seeding import derive_seed
+from components.core.tracking import TrackedRun
 
 
 @dataclass(frozen=True)
@@ -20,24 +21,11 @@ class RunJob:
     prepared: str  # data/physics_gnn/prepared
     out: str  # directory receiving <system>/<model>/seed<k>.*
     params: dict  # PhysicsGnnParams.model_dump()
-    run_id: str | None = None
-    uri: str | None = None
-    experiment_id: str | None = None
+    run: dict | None = None  # TrackedRun.ref() of this run's nested MLflow run
 
     @property
     def key(self) -> str:
         return f"{self.system}/{self.model}/seed{self.seed}"
-
-
-def child_run(job: RunJob):
-    """The (system, model, seed) MLflow run created by the step, reopened in this worker by id."""
-    if job.run_id is None:
-        return None
-    from mlflow import MlflowClient
-
-    from components.core.tracking import TrackedRun
-
-    return TrackedRun(MlflowClient(tracking_uri=job.uri), job.run_id, job.uri, job.experiment_id, {})
 
 
 def params_of(job: RunJob):
@@ -97,7 +85,7 @@ def train_one(job: RunJob) -> dict:
     loader = DataLoader(TensorDataset(*train), batch_size=p.train.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(run_seed))
     val_loader = DataLoader(TensorDataset(*val), batch_size=max(p.train.batch_size, 1024))
-    run = child_run(job)
+    run = TrackedRun.from_ref(job.run)
     trainer = make_trainer(p.train.epochs, run=run, max_time={"seconds": p.train.max_train_seconds},
                            check_val_every_n_epoch=max(1, p.train.epochs // 5), log_every_n_steps=10**6)
     trainer.fit(lit, loader, val_loader)

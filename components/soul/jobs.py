@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.core.io import atomic_dir
+from components.core.tracking import TrackedRun
 
 
 def _setup_worker() -> None:
@@ -26,22 +27,6 @@ def _setup_worker() -> None:
 
 
 @dataclass(frozen=True)
-class RunHandle:
-    """What a worker needs to log into an existing MLflow run (clients do not pickle)."""
-
-    uri: str
-    run_id: str
-    experiment_id: str
-
-    def open(self):
-        from mlflow import MlflowClient
-
-        from components.core.tracking import TrackedRun
-
-        return TrackedRun(MlflowClient(self.uri), self.run_id, self.uri, self.experiment_id, {})
-
-
-@dataclass(frozen=True)
 class FinetuneJob:
     name: str
     base_dir: str
@@ -54,7 +39,7 @@ class FinetuneJob:
     wd: float
     batch_size: int
     seed: int
-    run: RunHandle | None
+    run: dict | None  # TrackedRun.ref() of the model's nested run
 
 
 def finetune(job: FinetuneJob) -> dict:
@@ -71,7 +56,7 @@ def finetune(job: FinetuneJob) -> dict:
     model = load_model(job.base_dir)
     model.train()
     loss = fit_lm(model, tok, load_split(Path(job.corpus_dir), job.split), job.epochs, job.lr, job.wd,
-                  job.batch_size, job.seed, run=job.run.open() if job.run else None)
+                  job.batch_size, job.seed, run=TrackedRun.from_ref(job.run))
     with atomic_dir(job.out_dir) as tmp:
         model.save_pretrained(str(tmp))
     return {"name": job.name, "final_loss": loss, "train_seconds": time.perf_counter() - start}

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from components.core.errors import DataValidationError, UserError
-from components.core.io import atomic_dir, read_json, write_json, write_parquet, write_text
+from components.core.io import atomic_dir, read_json, verify_sha256, write_json, write_parquet, write_text
 from components.core.pipeline import StepContext
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,22 +77,10 @@ def _hf_tokenizer(model_dir: str | None):
 
 def _check_corpus(ctx: StepContext) -> None:
     """Fail clearly on a missing or tampered corpus (hashes in manifest.json)."""
-    import hashlib
-
     corpus = _corpus(ctx)
     ctx.paths.require(corpus / "manifest.json", corpus / "tokenizer", step="prepare")
-    manifest = read_json(corpus / "manifest.json")
-    for name, digest in manifest["sha256"].items():
-        path = corpus / name
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-            raise UserError(f"prepared corpus file {path} is missing or was modified after `prepare`",
-                            "rerun `paperflows run soul --step prepare` (or `dvc repro soul-prepare`)")
-
-
-def _handle(run):
-    from components.soul.jobs import RunHandle
-
-    return RunHandle(run.uri, run.run_id, run.experiment_id) if run is not None else None
+    verify_sha256(corpus, read_json(corpus / "manifest.json")["sha256"],
+                  "rerun `paperflows run soul --step prepare` (or `dvc repro soul-prepare`)")
 
 
 def train(ctx: StepContext) -> None:
@@ -151,7 +139,7 @@ def train(ctx: StepContext) -> None:
                                        "lr": p.train.lr, "wd": p.train.finetune_wd})
         ft_jobs.append(jobs.FinetuneJob(name, str(models / "base"), str(tok_dir), str(corpus), split,
                                         str(models / name), p.train.finetune_epochs, p.train.lr,
-                                        p.train.finetune_wd, p.train.batch_size, seed, _handle(children[name])))
+                                        p.train.finetune_wd, p.train.batch_size, seed, children[name].ref() if children[name] else None))
     for res in ctx.executor.map(jobs.finetune, ft_jobs, "fine-tune"):
         if children[res["name"]]:
             children[res["name"]].log_metrics({"train_seconds": res["train_seconds"], "final_loss": res["final_loss"]})

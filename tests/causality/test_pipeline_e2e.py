@@ -5,17 +5,11 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, run_cli
-
-STEPS = ["prepare", "train", "evaluate", "report"]
-
+from helpers import copy_project, pipeline_runs, run_cli, run_smoke
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("causality") / "project")
-    proc = run_cli(["run", "causality", "--profile", "smoke"], root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, proc
+    return run_smoke(tmp_path_factory, "causality")
 
 
 def test_outputs_claims_and_metrics(smoke_run):
@@ -61,16 +55,7 @@ def test_prepared_layout_and_train_outputs(smoke_run):
 
 
 def test_mlflow_nested_runs(smoke_run):
-    from mlflow import MlflowClient
-
-    root, _ = smoke_run
-    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    exp = client.get_experiment_by_name("causality")
-    runs = client.search_runs([exp.experiment_id])
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1
-    steps = {r.data.tags["step"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
-    assert sorted(steps) == sorted(STEPS)
+    client, _, steps, runs = pipeline_runs(smoke_run[0], "causality")
     assert steps["prepare"].data.metrics["ge_expectations_failed"] == 0
     assert "ge_validation.json" in {a.path for a in client.list_artifacts(steps["prepare"].info.run_id)}
     methods = {r.info.run_name: r for r in runs

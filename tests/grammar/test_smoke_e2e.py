@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_project, run_cli
+from helpers import copy_project, pipeline_runs, run_cli, run_smoke
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
 STEPS = ["prepare", "train", "evaluate", "report"]
@@ -21,10 +21,7 @@ EVALUATED = ["metrics.csv", "diagnosis.json", "reference_free.json", "interop.js
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("grammar-smoke") / "project")
-    proc = run_cli(["run", "grammar", "--profile", "smoke", "--set", f"grammar.interop.import_dir={FIXTURES}"], root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, proc
+    return run_smoke(tmp_path_factory, "grammar", "--set", f"grammar.interop.import_dir={FIXTURES}")
 
 
 def test_output_is_clean(smoke_run):
@@ -79,16 +76,7 @@ def test_query_sets_and_groups(smoke_run):
 
 
 def test_mlflow_runs(smoke_run):
-    from mlflow import MlflowClient
-
-    root, _ = smoke_run
-    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    exp = client.get_experiment_by_name("grammar")
-    runs = client.search_runs([exp.experiment_id])
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1
-    steps = {r.data.tags["step"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
-    assert sorted(steps) == sorted(STEPS)
+    client, _, steps, runs = pipeline_runs(smoke_run[0], "grammar")
     nested = {s: [r for r in runs if r.data.tags.get("mlflow.parentRunId") == steps[s].info.run_id] for s in STEPS}
     assert [r.info.run_name for r in nested["train"]] == ["reader_b"]
     assert "val_span_f1_short" in nested["train"][0].data.metrics and "d_model" in nested["train"][0].data.params

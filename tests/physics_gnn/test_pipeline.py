@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from helpers import copy_project, run_cli
+from helpers import copy_project, run_cli, run_smoke
 
 
 def assert_user_error(proc, *needles):
@@ -17,10 +17,7 @@ def assert_user_error(proc, *needles):
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("pg_smoke") / "project")
-    proc = run_cli(["run", "physics_gnn", "--profile", "smoke"], root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, proc
+    return run_smoke(tmp_path_factory, "physics_gnn")
 
 
 def test_outputs_and_claims(smoke):

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, run_cli
+from helpers import copy_project, pipeline_runs, run_cli, run_smoke
 
 FINAL_KEYS = ("FQ_tofu", "FQ_tofu_mean_retain", "FQ_soulcode", "MU", "rouge_forget", "rouge_retain", "rouge_ra",
               "rouge_wf", "prob_retain", "TR_forget", "acc_bow_forget", "acc_slot_forget", "mia_auc_k20",
@@ -14,10 +14,7 @@ FINAL_KEYS = ("FQ_tofu", "FQ_tofu_mean_retain", "FQ_soulcode", "MU", "rouge_forg
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp("soul") / "project")
-    proc = run_cli(["run", "soul", "--profile", "smoke"], root)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return root, proc
+    return run_smoke(tmp_path_factory, "soul")
 
 
 def test_outputs_and_claims(smoke):
@@ -55,14 +52,7 @@ def test_outputs_and_claims(smoke):
 
 
 def test_mlflow_nested_runs(smoke):
-    from mlflow import MlflowClient
-
-    root, _ = smoke
-    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    exp = client.get_experiment_by_name("soul")
-    runs = client.search_runs([exp.experiment_id], max_results=500)
-    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    assert len(parents) == 1
+    client, _, _, runs = pipeline_runs(smoke[0], "soul")
     models = [r for r in runs if r.data.tags.get("model")]
     names = {r.data.tags["mlflow.runName"] for r in models}
     assert {"base", "original", "retain_s0"} <= names and len(models) >= 12
