@@ -7,6 +7,7 @@ import pytest
 
 from helpers import copy_project, pipeline_runs, run_cli, run_smoke
 
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     return run_smoke(tmp_path_factory, "causality")
