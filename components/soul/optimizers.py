@@ -40,6 +40,28 @@ class _SophiaBase(torch.optim.Optimizer):
             state["hessian"] = torch.zeros_like(p)
         return state
 
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of every parameter with a gradient; records ``frac_clipped``."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        clipped = total = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self._state(p)
+                state["step"] += 1
+                c, n = self._update(p, state, group)
+                clipped, total = clipped + c, total + n
+        self.frac_clipped = clipped / total if total else float("nan")
+        return loss
+
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> tuple[int, int]:
+        raise NotImplementedError
+
     def _apply(self, p: torch.Tensor, state: dict, group: dict) -> tuple[int, int]:
         """θ ← θ − lr·sign(m)·min(|m|/(ρ·bs·h + 1e-15), 1); returns (#clipped, #coordinates)."""
         m, h = state["exp_avg"], state["hessian"]
@@ -62,30 +84,15 @@ class SophiaSoul(_SophiaBase):
         b1 = self.param_groups[0]["betas"][0]
         return b1 * b1 if self.double_momentum else b1
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        clipped = total = 0
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self._state(p)
-                state["step"] += 1
-                state["hessian"].mul_(beta2).addcmul_(g, g, value=1 - beta2)  # every step (D1)
-                state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
-                p.mul_(1 - group["lr"] * group["weight_decay"])
-                if self.double_momentum:  # the repo's second EMA in the same step (D2)
-                    state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
-                c, n = self._apply(p, state, group)
-                clipped, total = clipped + c, total + n
-        self.frac_clipped = clipped / total if total else float("nan")
-        return loss
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> tuple[int, int]:
+        beta1, beta2 = group["betas"]
+        g = p.grad
+        state["hessian"].mul_(beta2).addcmul_(g, g, value=1 - beta2)  # every step (D1)
+        state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+        if self.double_momentum:  # the repo's second EMA in the same step (D2)
+            state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
+        return self._apply(p, state, group)
 
 
 class SophiaRef(_SophiaBase):
@@ -106,28 +113,16 @@ class SophiaRef(_SophiaBase):
                     continue
                 self._state(p)["hessian"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
 
-    @torch.no_grad()
     def step(self, closure=None, bs: float | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        clipped = total = 0
-        for group in self.param_groups:
-            if bs is not None:
+        if bs is not None:
+            for group in self.param_groups:
                 group["bs"] = bs  # loss tokens of this step (spec D3)
-            beta1 = group["betas"][0]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self._state(p)
-                state["step"] += 1
-                state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
-                p.mul_(1 - group["lr"] * group["weight_decay"])
-                c, n = self._apply(p, state, group)
-                clipped, total = clipped + c, total + n
-        self.frac_clipped = clipped / total if total else float("nan")
-        return loss
+        return super().step(closure)
+
+    def _update(self, p: torch.Tensor, state: dict, group: dict) -> tuple[int, int]:
+        state["exp_avg"].mul_(group["betas"][0]).add_(p.grad, alpha=1 - group["betas"][0])
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+        return self._apply(p, state, group)
 
 
 def gnb_labels(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
