@@ -10,9 +10,9 @@ import pandas as pd
 from components.causality.datasets import NSW_EXPERIMENTAL_ATT
 from components.causality.discovery import LIBRARY as DISCOVERY_LIBRARY
 from components.causality.estimators import FAMILY
-from components.core.claims import Claim, write_claims, write_metrics
+from components.core.claims import Claim
 from components.core.io import read_json
-from components.core.reporting import Report
+from components.core.reporting import Report, write_outputs
 
 CLAIM_KEYS = ("claim", "metric", "expected", "anchor", "observed", "verdict")
 
@@ -59,9 +59,7 @@ def build_report(ctx) -> None:
         rep.table(pairs.to_dict("records"), ["method", "correct", "pairs", "accuracy", "p_value", "errors"])
     rep.heading("Data provenance")
     rep.table([{"dataset": k, **{kk: v for kk, v in d.items()}} for k, d in manifest["datasets"].items()])
-    rep.write(ctx.paths.reports)
-    write_claims(ctx.paths.reports / "claims.json", claims)
-    write_metrics(ctx.paths.reports / "metrics.json", _metrics(summary, discovery, pairs, claims))
+    write_outputs(ctx.paths.reports, rep, claims, _metrics(summary, discovery, pairs, claims))
     if ctx.run:
         ctx.run.log_metrics({f"claims_{k.replace(' ', '_')}": v for k, v in n_ok.items()})
     ctx.log(f"report with {len(claims)} claims: {n_ok}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.core.claims import Claim
+from components.core.claims import Claim, write_claims, write_metrics
 from components.core.io import write_bytes, write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -96,6 +96,17 @@ class Report:
             elif kind == "claims":
                 body.append(claims_html(value))
         return page(self.title, "\n".join(body))
+
+
+def write_outputs(directory: Path, report: "Report", claims: list[Claim], metrics: dict[str, float],
+                  run=None) -> None:
+    """A report step's outputs: report.md/.html + figures, claims.json and metrics.json (DVC metrics);
+    the metrics also go to ``run`` when given."""
+    report.write(directory)
+    write_claims(directory / "claims.json", claims)
+    write_metrics(directory / "metrics.json", metrics)
+    if run is not None:
+        run.log_metrics(metrics)
 
 
 def page(title: str, body: str) -> str:

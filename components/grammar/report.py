@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from components.core.claims import write_claims, write_metrics
 from components.core.io import read_json
-from components.core.reporting import Report
+from components.core.reporting import Report, write_outputs
 from components.grammar.claims import Inputs, all_claims
 from components.grammar.evaluation import MODULES
 
@@ -72,10 +71,7 @@ def build_report(ctx) -> None:
                for s, by_attr in reference_free.items() for a, d in by_attr.items() for e, v in d.items()],
               floatfmt=".3f")
     optional_sections(rep, ev)
-    rep.write(ctx.paths.reports)
-    values = flat_metrics(metrics, claim_values)
-    write_claims(ctx.paths.reports / "claims.json", claims)
-    write_metrics(ctx.paths.reports / "metrics.json", values)
+    write_outputs(ctx.paths.reports, rep, claims, flat_metrics(metrics, claim_values))
     if ctx.run:
         ctx.run.log_metrics({f"claim_{cid}_observed": v for cid, v in zip(CLAIM_IDS, _claim_numbers(claim_values))
                              if v is not None})

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.core.claims import write_claims, write_metrics
 from components.core.index import step_records
 from components.core.io import read_json
-from components.core.reporting import Report
+from components.core.reporting import Report, write_outputs
 from components.physics_gnn.claims import build_claims
 from components.physics_gnn.data import train_size
 
@@ -187,10 +186,5 @@ def build_report(ctx) -> None:
     metrics["n_runs"] = float(len(runs))
     metrics["guard_hits"] = float(runs["guard_hit"].sum())
     metrics["claims_reproduced"] = float(sum(c.verdict == "reproduced" for c in claims))
-    out = ctx.paths.reports
-    rep.write(out)
-    write_claims(out / "claims.json", claims)
-    write_metrics(out / "metrics.json", metrics)
-    if ctx.run:
-        ctx.run.log_metrics(metrics)
+    write_outputs(ctx.paths.reports, rep, claims, metrics, ctx.run)
     ctx.log("claims: " + ", ".join(f"{c.claim.split(':')[0]} {c.verdict}" for c in claims))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.core.claims import write_claims, write_metrics
 from components.core.io import read_json
-from components.core.reporting import Report
+from components.core.reporting import Report, write_outputs
 from components.soul.claims import build_claims
 
 OBJ_ORDER = ("ga", "graddiff", "npo", "po")
@@ -165,8 +164,6 @@ def build_report(ctx) -> dict[str, float]:
             s = read_json(ctx.paths.data / "eval" / f"{name}.json")["samples"]["forget"]
             samples.append({"model": f"{cfg['objective']}/{cfg['optimizer']}", **s})
     rep.table(samples, ["model", "question", "answer", "generation"])
-    rep.write(ctx.paths.reports)
-    write_claims(ctx.paths.reports / "claims.json", claims)
     metrics = {"mu_original": mu_orig, "fq_tofu_original": float(ref.at["original", "FQ_tofu"]),
                "rouge_forget_original": float(ref.at["original", "rouge_forget"]),
                "rouge_forget_retain_mean": float(retain["rouge_forget"].mean()),
@@ -182,7 +179,7 @@ def build_report(ctx) -> dict[str, float]:
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_log10fq"] = float(cfg["log10_FQ_tofu"])
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_mu"] = float(cfg["MU"])
     metrics = {k: v for k, v in metrics.items() if v == v and np.isfinite(v)}
-    write_metrics(ctx.paths.reports / "metrics.json", metrics)
+    write_outputs(ctx.paths.reports, rep, claims, metrics)
     ctx.log(" | ".join(f"{c.claim.split(':')[0]} {c.verdict}" for c in claims))
     return metrics
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.core.claims import write_claims, write_metrics
 from components.core.index import step_records
 from components.core.io import read_json
-from components.core.reporting import Report
+from components.core.reporting import Report, write_outputs
 from components.whyshift.claims import all_claims, method_mean_ranks, split_settings
 
 LABEL_COLOURS = {"Y|X": "tab:red", "X": "tab:blue", "neither": "tab:gray"}
@@ -101,12 +100,7 @@ def build_report(ctx) -> None:
     rep.text("Step runtimes (s): " + ", ".join(
         f"{k} {v['seconds']:.1f} ({v['profile']}" + (f", {v['reused']} results reused from shards" if v.get("reused")
                                                      else "") + ")" for k, v in records.items()))
-    out = ctx.paths.reports
-    rep.write(out)
-    write_claims(out / "claims.json", claims)
-    write_metrics(out / "metrics.json", metrics)
-    if ctx.run:
-        ctx.run.log_metrics(metrics)
+    write_outputs(ctx.paths.reports, rep, claims, metrics, ctx.run)
     ctx.log("claims: " + ", ".join(c.verdict for c in claims))
 
 
