@@ -1,22 +1,27 @@
-"""Prefect flow ``causality``: prepare → train → evaluate → report, each step a task."""
+"""Prefect flow ``causality``: the pipeline's steps in order, each a task (declared in components/causality/pipeline.py)."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from components.core.prefect_adapter import run_in_prefect
-from components.causality.pipeline import PIPELINE
-from flows.types import Profile, Step
+from components.core.prefect_adapter import PrefectRun
+from components.causality.pipeline import PIPELINE, evaluate, prepare, report, train
+from flows.types import Profile, StepName
 
 
 @flow(name="causality", description=PIPELINE.title, log_prints=False)
-def causality(profile: Profile = "default", steps: list[Step] | None = None,
+def causality(profile: Profile = "default", steps: list[StepName] | None = None,
               overrides: list[str] | None = None) -> dict:
-    """Run the ``causality`` pipeline (its spec: shared/papers/causality.md).
+    """Run the causality pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all four.
+        steps: subset of steps to run, in pipeline order; empty = all.
         overrides: params overrides as `causality.key.path=value` (e.g. `causality.seed=1`).
     """
-    return run_in_prefect(PIPELINE, profile, steps, overrides or [])
+    with PrefectRun(PIPELINE, profile, steps, overrides) as run:
+        run.step(prepare)
+        run.step(train)
+        run.step(evaluate)
+        run.step(report)
+    return run.summary

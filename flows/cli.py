@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("slug", help=f"one of {', '.join(PIPELINES)}, or all")
     run.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
     run.add_argument("--step", action="append", dest="steps", metavar="STEP",
-                     help="prepare | train | evaluate | report; repeatable (default: all four)")
+                     help="prepare | train | evaluate | report; repeatable (default: all steps)")
     run.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY.PATH=VALUE",
                      help="override a param, e.g. --set whyshift.seed=1 (repeatable)")
     run.set_defaults(func=cmd_run)
@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     grid.set_defaults(func=cmd_grid)
 
     sub.add_parser("report", help="rebuild reports/index.html and the README table").set_defaults(func=cmd_report)
+
+    dvc = sub.add_parser("dvc", help="write dvc.yaml from the step declarations (--check: fail if it differs)")
+    dvc.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml is not what the declarations give")
+    dvc.set_defaults(func=cmd_dvc)
+
+    stab = sub.add_parser("stability", help="rerun a pipeline's claims under a perturbation; record which "
+                                            "verdicts flip in reports/<slug>/stability.json")
+    stab.add_argument("slug", help="a pipeline whose outputs exist (run it first)")
+    stab.add_argument("--profile", default="default", help="the profile its outputs were made with")
+    stab.add_argument("--perturb", default="seeds", help="seeds (a disjoint seed block, default) | threads")
+    stab.add_argument("--keep", action="store_true", help="keep the scratch copies (printed)")
+    stab.set_defaults(func=cmd_stability)
     return parser
 
 
@@ -110,10 +122,10 @@ def cmd_run(args) -> int:
     root = project_root()
     slugs = list(PIPELINES) if args.slug == "all" else [args.slug]
     pipelines = {slug: get_pipeline(slug) for slug in slugs}
-    steps = resolve_steps(args.steps)
     overrides = {slug: overrides_for(slug, slugs, args.overrides) for slug in slugs}
     uris = {}
     for slug, pipeline in pipelines.items():  # every input error before any work
+        steps = resolve_steps(pipeline, args.steps)
         cfg = load_config(slug, pipeline.params_model, root, args.profile, overrides[slug])
         uris[slug] = resolve_uri(root, cfg.tracking)
         check_reachable(uris[slug])
@@ -132,7 +144,7 @@ def cmd_run(args) -> int:
         api.wait()
         for slug, flow in flows.items():
             try:
-                summaries.append(flow(profile=args.profile, steps=steps, overrides=overrides[slug]))
+                summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
             except UserError:
                 raise
             except Exception:
@@ -140,7 +152,7 @@ def cmd_run(args) -> int:
                     raise
                 traceback.print_exc()
                 failed.append(slug)
-    _print_summary(root, summaries, time.perf_counter() - started, index=len(steps) == 4 or "report" in steps)
+    _print_summary(root, summaries, time.perf_counter() - started, index=not args.steps or "report" in args.steps)
     if failed:
         print(f"paperflows: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
@@ -288,6 +300,46 @@ def cmd_report(args) -> int:
     root = project_root()
     path = build_index(root, {s: get_pipeline(s).title for s in PIPELINES})
     print(f"wrote {path} and the README's pipelines table")
+    return 0
+
+
+def cmd_dvc(args) -> int:
+    from components.core.dvcgen import render
+    from components.core.io import write_text
+    from components.core.paths import project_root
+    from flows.registry import PIPELINES, get_pipeline
+
+    root = project_root()
+    text = render([get_pipeline(s) for s in PIPELINES], root)
+    path = root / "dvc.yaml"
+    if args.check:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            print("dvc.yaml differs from the step declarations: run `paperflows dvc` and commit it", file=sys.stderr)
+            return 1
+        print("dvc.yaml matches the step declarations")
+        return 0
+    write_text(path, text)
+    print(f"wrote {path} ({text.count('cmd:')} stages)")
+    return 0
+
+
+def cmd_stability(args) -> int:
+    from components.core.params import load_config
+    from components.core.paths import project_root
+    from components.core.stability import run_check
+    from flows.registry import get_pipeline
+
+    root = project_root()
+    pipeline = get_pipeline(args.slug)
+    seed = load_config(args.slug, pipeline.params_model, root, args.profile).params.seed
+    started = time.perf_counter()
+    result = run_check(root, args.slug, args.profile, args.perturb, seed, keep=args.keep)
+    for r in result["rows"]:
+        mark = "FLIPS" if r["flipped"] else "holds"
+        print(f"{r['id']:>12s}  {mark}  {r['baseline']} → {r['perturbed']}")
+    print(f"{len(result['flipped'])} of {len(result['rows'])} verdicts flipped under {result['perturbation']} "
+          f"({time.perf_counter() - started:.0f} s); wrote reports/{args.slug}/stability.json")
+    print(f"apply it to the report: paperflows run {args.slug} --profile {args.profile} --step report")
     return 0
 
 

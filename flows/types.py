@@ -3,4 +3,4 @@
 from typing import Literal
 
 Profile = Literal["smoke", "default", "paper"]
-Step = Literal["prepare", "train", "evaluate", "report"]
+StepName = Literal["prepare", "train", "evaluate", "report"]

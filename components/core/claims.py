@@ -6,24 +6,52 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.core.io import read_json, write_json
 
 Verdict = Literal["reproduced", "not reproduced", "inconclusive"]
 VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "inconclusive")
+Kind = Literal["claim", "check", "context"]
+KINDS: tuple[str, ...] = ("claim", "check", "context")
 
 
 class Claim(BaseModel):
-    """One row of ``claims.json``: exactly these keys."""
+    """One row of ``claims.json``: exactly these keys.
+
+    ``id`` is the spec's claim id (``C4``, ``G1``, ``P2a``); ``kind`` says what the row can tell:
+    ``claim`` — a claim of the paper the data could have decided either way (the only rows any
+    total counts); ``check`` — an implementation identity or a property true by construction;
+    ``context`` — a row added to look for the effect elsewhere. Checks and context rows say in
+    ``note`` why they cannot count as a reproduction.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1)
+    kind: Kind
     claim: str
     metric: str
     expected: str
     anchor: str
     observed: str
     verdict: Verdict
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _explained(self) -> "Claim":
+        if self.kind != "claim" and not self.note.strip():
+            raise ValueError(f"{self.id}: a {self.kind} row needs a note saying why it cannot count as a reproduction")
+        return self
+
+
+def counted(claims: list[Claim]) -> list[Claim]:
+    """The rows that count in totals: claims of the paper, not checks or context."""
+    return [c for c in claims if c.kind == "claim"]
+
+
+def verdict_counts(claims: list[Claim]) -> dict[str, int]:
+    rows = counted(claims)
+    return {v: sum(c.verdict == v for c in rows) for v in VERDICTS}
 
 
 def verdict(reproduced: bool, refuted: bool) -> str:
@@ -48,6 +76,10 @@ def mean_sd(values) -> str:
 
 
 def write_claims(path: Path, claims: list[Claim]) -> Path:
+    ids = [c.id for c in claims]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"claim ids must be unique within a report: {dupes}")
     return write_json(path, [c.model_dump() for c in claims], sort_keys=False)  # contract key order
 
 

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.core.claims import VERDICTS, read_claims
+from components.core.claims import VERDICTS, read_claims, verdict_counts
 from components.core.io import read_json, write_json, write_text
-from components.core.reporting import claims_html, page
+from components.core.reporting import OTHER_COLUMNS, claims_html, page
 
 README_START, README_END = "<!-- pipelines:start -->", "<!-- pipelines:end -->"
 
@@ -36,7 +36,12 @@ class PipelineStatus:
     profile: str
 
     def counts(self) -> dict[str, int]:
-        return {v: sum(c.verdict == v for c in self.claims) for v in VERDICTS}
+        """Verdicts of the paper's claims only: checks and context rows never count."""
+        return verdict_counts(self.claims)
+
+    @property
+    def n_other(self) -> int:
+        return sum(c.kind != "claim" for c in self.claims)
 
 
 def collect(root: Path, titles: dict[str, str]) -> list[PipelineStatus]:
@@ -57,19 +62,24 @@ def collect(root: Path, titles: dict[str, str]) -> list[PipelineStatus]:
 
 def build_index(root: Path, titles: dict[str, str], update_readme: bool = True) -> Path:
     statuses = collect(root, titles)
-    columns = ["pipeline", "paper", "profile", "runtime", *VERDICTS]
+    columns = ["pipeline", "paper", "profile", "runtime", *VERDICTS, "checks/context (not counted)"]
     rows = []
     for s in statuses:
         link = f"{s.slug}/report.html"
         rows.append([f'<a href="{link}">{s.slug}</a>', html.escape(s.title), s.profile, s.runtime,
-                     *(str(n) for n in s.counts().values())])
+                     *(str(n) for n in s.counts().values()), str(s.n_other)])
     body = ["<h1>paperflows — reproduced papers</h1>",
-            "<p>Each row links to the pipeline's report; claims tables follow.</p>",
+            "<p>Each row links to the pipeline's report; claims tables follow. Totals count only the papers' "
+            "claims; checks (identities, properties true by construction) and context rows are listed apart.</p>",
             _raw_table(columns, rows)]
     for s in statuses:
         if s.claims:
+            main = [c for c in s.claims if c.kind == "claim"]
+            other = [c for c in s.claims if c.kind != "claim"]
             body += [f"<h2><a href='{s.slug}/report.html'>{html.escape(s.slug)}</a> — {html.escape(s.title)}</h2>",
-                     claims_html(s.claims)]
+                     claims_html(main)]
+            if other:
+                body += ["<p><b>Checks and context (not counted)</b></p>", claims_html(other, OTHER_COLUMNS)]
     index = write_text(root / "reports" / "index.html", page("paperflows reports", "\n".join(body)))
     if update_readme and (root / "README.md").exists():
         _update_readme(root / "README.md", statuses)
@@ -86,12 +96,12 @@ def _update_readme(readme: Path, statuses: list[PipelineStatus]) -> None:
     text = readme.read_text(encoding="utf-8")
     if README_START not in text or README_END not in text:
         return
-    lines = ["| slug | paper | runtime (profile) | reproduced | not reproduced | inconclusive |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| slug | paper | runtime (profile) | reproduced | not reproduced | inconclusive | checks/context |",
+             "|---|---|---|---|---|---|---|"]
     for s in statuses:
         c = s.counts()
         lines.append(f"| `{s.slug}` | {s.title} | {s.runtime} ({s.profile}) | {c['reproduced']} | "
-                     f"{c['not reproduced']} | {c['inconclusive']} |")
+                     f"{c['not reproduced']} | {c['inconclusive']} | {s.n_other} |")
     block = f"{README_START}\n" + "\n".join(lines) + f"\n{README_END}"
     new = re.sub(re.escape(README_START) + ".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
     if new != text:

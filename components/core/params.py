@@ -32,9 +32,22 @@ class TrackingParams(StrictModel):
                                                 "MLFLOW_TRACKING_URI overrides it.")
 
 
+class TrainerParams(StrictModel):
+    """Lightning ``Trainer`` hardware settings: CPU by default; the paper profile may name a GPU."""
+
+    accelerator: str = Field("cpu", description="cpu | gpu | cuda | auto (Lightning accelerator names)")
+    devices: int | str = Field(1, description="devices per training process, or 'auto'")
+    precision: str = Field("32-true", description="Lightning precision, e.g. 32-true, bf16-mixed, 16-mixed")
+
+
 class RuntimeParams(StrictModel):
+    """How a run executes, never what it computes: not DVC params of any stage."""
+
     workers: int = Field(2, ge=1, description="local worker processes for fan-out (1 = in-process)")
     dask_address: str | None = Field(None, description=f"existing Dask scheduler; {DASK_ENV} overrides it")
+    batch_size: int | None = Field(None, ge=1, description="items per fan-out task; null = about four "
+                                                               "batches per worker")
+    trainer: TrainerParams = Field(default_factory=TrainerParams)
 
     def resolved_dask_address(self) -> str | None:
         return os.environ.get(DASK_ENV) or self.dask_address

@@ -1,28 +1,70 @@
-"""A pipeline = four plain step functions + a params model; ``run_pipeline`` executes them with tracking.
+"""A pipeline declared once: steps with what they read, write and depend on; one runner for every entry point.
 
-Nothing here imports Prefect: the Prefect adapter passes ``call_step`` (step → task) and an
-executor; the CLI, DVC stages, notebooks and tests all go through this one function.
+Each paper's ``pipeline.py`` lists its :class:`Step` declarations in order, like a Kedro pipeline.
+From that one declaration come the Prefect flow's tasks, the missing-input checks, the atomic
+(staged) writes, the MLflow artifacts and the DVC stages (``paperflows dvc``). Declared paths are
+``data/<rel>`` or ``reports/<rel>``, i.e. under ``data/<slug>/`` and ``reports/<slug>/``.
+
+Nothing here imports Prefect: the Prefect adapter wraps :meth:`PipelineRun.step` in a task.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
-from components.core.errors import UserError
+from components.core.errors import MissingInputError, UserError
+from components.core.execution import (Executor, LocalExecutor, limit_threads, plan_batches, progress, run_batch,
+                                       set_runtime)
 from components.core.index import record_step
-from components.core.execution import Executor, LocalExecutor, limit_threads, progress
 from components.core.params import RunConfig, RuntimeParams, StrictModel, load_config
 from components.core.paths import Paths, project_root
 from components.core.seeding import seed_everything
 from components.core.tracking import TrackedRun, Tracker, check_reachable, git_state, resolve_uri
 
-STEPS = ("prepare", "train", "evaluate", "report")
+REPORT_WRITES = {"report_md": "reports/report.md", "report_html": "reports/report.html",
+                 "figures": "reports/figures", "claims": "reports/claims.json"}
+REPORT_METRICS = {"metrics": "reports/metrics.json"}
+STABILITY_FILE = "reports/stability.json"  # committed; written by `paperflows stability <slug>`
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: a plain function of a :class:`StepContext`, and everything it touches.
+
+    ``reads``/``writes``/``metrics`` map names (``ctx.inputs[name]``, ``ctx.outputs[name]``) to
+    declared paths; ``metrics`` are outputs that DVC treats as metrics files; ``params`` are keys
+    under the slug's params block (DVC params of the stage); ``artifacts`` name outputs also logged
+    to the pipeline's parent MLflow run. The code the step depends on is derived from its imports.
+    """
+
+    func: Callable[["StepContext"], None]
+    reads: dict[str, str] = field(default_factory=dict)
+    writes: dict[str, str] = field(default_factory=dict)
+    params: tuple[str, ...] = ()
+    metrics: dict[str, str] = field(default_factory=dict)
+    artifacts: tuple[str, ...] = ()
+    optional_reads: dict[str, str] = field(default_factory=dict)  # used when present (e.g. stability.json)
+
+    @property
+    def name(self) -> str:
+        return self.func.__name__
+
+    @classmethod
+    def report(cls, func: Callable[["StepContext"], None], reads: dict[str, str],
+               params: tuple[str, ...] = ()) -> "Step":
+        """The report step: the standard report/claims/metrics outputs and the optional stability file."""
+        return cls(func, reads=reads, writes=dict(REPORT_WRITES), params=params, metrics=dict(REPORT_METRICS),
+                   optional_reads={"stability": STABILITY_FILE})
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return {**self.writes, **self.metrics}
 
 
 @dataclass(frozen=True)
@@ -30,23 +72,60 @@ class Pipeline:
     slug: str
     title: str
     params_model: type[StrictModel]
-    steps_module: str  # imported on first use: listing pipelines must stay cheap
-    grid: str | None = None  # "module:function" expanding params into the list of grid configs
-    artifacts: tuple[str, ...] = ()  # outputs (relative to data/<slug>/) also logged to the parent run
+    steps: tuple[Step, ...]
+    grid: Callable[[Any], list[dict]] | None = None  # params → the list of grid configs (`paperflows grid`)
 
-    def step(self, name: str) -> Callable[["StepContext"], None]:
-        return getattr(importlib.import_module(self.steps_module), name)
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.slug}: duplicate step names {names}")
+        produced: dict[str, str] = {}
+        for s in self.steps:
+            for path in s.reads.values():
+                if not any(_covers(out, path) for out in produced):
+                    raise ValueError(f"{self.slug}-{s.name} reads {path}, which no earlier step writes")
+            produced.update({p: s.name for p in s.outputs.values()})
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.steps)
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise UserError(f"{self.slug} has no step {name!r}", f"use one of: {', '.join(self.step_names)}")
+
+    def producer(self, path: str) -> str | None:
+        """The step whose declared output holds ``path``."""
+        for s in self.steps:
+            if any(_covers(out, path) for out in s.outputs.values()):
+                return s.name
+        return None
+
+    def resolve(self, root: Path, declared: str) -> Path:
+        return resolve_path(root, self.slug, declared)
 
     def expand_grid(self, params) -> list[dict]:
         if self.grid is None:
             raise UserError(f"{self.slug} has no configuration grid", "grids exist for: whyshift")
-        module, _, name = self.grid.partition(":")
-        return getattr(importlib.import_module(module), name)(params)
+        return self.grid(params)
+
+
+def resolve_path(root: Path, slug: str, declared: str) -> Path:
+    head, _, rel = declared.partition("/")
+    if head not in ("data", "reports") or not rel:
+        raise ValueError(f"declared path {declared!r} must start with data/ or reports/")
+    return root / head / slug / rel
+
+
+def _covers(out: str, path: str) -> bool:
+    return path == out or path.startswith(out.rstrip("/") + "/")
 
 
 @dataclass
 class StepContext:
-    """What a step gets: validated params, its paths, a seed, its MLflow run and a fan-out executor."""
+    """What a step gets: validated params, declared inputs/outputs, a seed, its MLflow run and fan-out."""
 
     slug: str
     step: str
@@ -57,6 +136,8 @@ class StepContext:
     seed: int
     run: TrackedRun | None
     executor: Executor
+    inputs: dict[str, Path] = field(default_factory=dict)
+    outputs: dict[str, Path] = field(default_factory=dict)  # staged: published only when the step succeeds
     timings: dict[str, float] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
@@ -65,81 +146,192 @@ class StepContext:
     def progress(self, items: Iterable, desc: str, total: int | None = None) -> Iterable:
         return progress(items, f"[{self.slug} {self.step}] {desc}", total)
 
+    def fan_out(self, fn: Callable[[list], list], items: Sequence, desc: str, *,
+                cost: Callable[[Any], float] | None = None, key: Callable[[Any], Any] | None = None) -> list:
+        """Run ``fn`` (module-level; a list of items → one result per item) over batches of ``items``.
 
-def resolve_steps(steps: Iterable[str] | None) -> list[str]:
+        Batches follow ``runtime.batch_size`` (default: about four batches per worker), balanced by
+        ``cost`` and never mixing items of different ``key``; one task per batch on the executor.
+        Results come back in the order of ``items``.
+        """
+        items = list(items)
+        if not items:
+            return []
+        plan = plan_batches(len(items), self.runtime.batch_size, self.runtime.workers,
+                            cost=[float(cost(i)) for i in items] if cost else None,
+                            keys=[key(i) for i in items] if key else None)
+        call = run_batch(fn, self.runtime)
+        outs = self.executor.map(call, [[items[i] for i in idx] for idx in plan], desc)
+        results: list = [None] * len(items)
+        for idx, out in zip(plan, outs):
+            if len(out) != len(idx):
+                raise RuntimeError(f"{fn.__name__} returned {len(out)} results for a batch of {len(idx)} items")
+            for i, r in zip(idx, out):
+                results[i] = r
+        return results
+
+
+class PipelineRun:
+    """One execution of (some steps of) a pipeline: params, one parent MLflow run, a nested run per step.
+
+    ``with PipelineRun(...) as run: run.step(s) ...``; the CLI, Prefect flows, DVC stages and
+    notebooks all go through it. ``call_step(name, thunk)`` lets an orchestrator wrap each step.
+    """
+
+    def __init__(self, pipeline: Pipeline, profile: str = "default", steps: Iterable[str] | None = None,
+                 overrides: Iterable[str] = (), *, root: Path | None = None,
+                 call_step: Callable[[str, Callable[[], None]], None] | None = None,
+                 executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None):
+        self.pipeline = pipeline
+        self.profile = profile
+        self.root = root or project_root()
+        self.selected = resolve_steps(pipeline, steps)
+        self.cfg = load_config(pipeline.slug, pipeline.params_model, self.root, profile, list(overrides))
+        self.call_step = call_step or (lambda _name, thunk: thunk())
+        self.make_executor = executor or (lambda c: LocalExecutor(c.runtime.workers))
+        self.extra_tags = tags or {}
+        self.paths = Paths(self.root, pipeline.slug)
+        self.summary: dict = {}
+        self._ran: list[str] = []
+
+    def __enter__(self) -> "PipelineRun":
+        slug = self.pipeline.slug
+        uri = resolve_uri(self.root, self.cfg.tracking)
+        check_reachable(uri)
+        limit_threads()
+        self.tracker = Tracker(uri, slug, artifact_root=self.root / "mlartifacts")
+        commit, dirty = git_state(self.root)
+        self.base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": self.profile,
+                          "prefect_flow_run_id": "none", **self.extra_tags}
+        self.parent = self.tracker.start_run(slug, {**self.base_tags, "step": ",".join(self.selected),
+                                                    "dvc_stage": os.environ.get("DVC_STAGE", "none")})
+        self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
+        self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
+        self.summary = {"slug": slug, "profile": self.profile, "steps": self.selected, "run_id": self.parent.run_id,
+                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}}
+        return self
+
+    def step(self, step: Step) -> None:
+        """Run ``step`` if it was selected: check inputs, stage outputs, track, publish on success."""
+        if step.name not in self.selected:
+            return
+        self._ran.append(step.name)
+        inputs = {n: self.pipeline.resolve(self.root, p) for n, p in step.reads.items()}
+        self._require(step, inputs)
+        inputs.update({n: path for n, p in step.optional_reads.items()
+                       if (path := self.pipeline.resolve(self.root, p)).exists()})
+        stage = self.paths.data / ".staging" / f"{step.name}-{os.getpid()}"
+        shutil.rmtree(stage, ignore_errors=True)
+        outputs = {n: resolve_path(stage, self.pipeline.slug, p) for n, p in step.outputs.items()}
+        for n, p in step.outputs.items():
+            (outputs[n] if _is_dir_decl(p) else outputs[n].parent).mkdir(parents=True, exist_ok=True)
+        child = self.tracker.start_run(step.name, {**self.base_tags, "step": step.name,
+                                                   "dvc_stage": f"{self.pipeline.slug}-{step.name}"},
+                                       parent=self.parent)
+        ctx = StepContext(self.pipeline.slug, step.name, self.profile, self.cfg.params, self.cfg.runtime,
+                          self.paths, self.cfg.params.seed, child, self.make_executor(self.cfg), inputs, outputs)
+        start = time.perf_counter()
+
+        def thunk() -> None:
+            limit_threads()
+            set_runtime(self.cfg.runtime)
+            seed_everything(ctx.seed)
+            step.func(ctx)
+
+        try:
+            self.call_step(step.name, thunk)
+            self._publish(step, stage)
+        except BaseException as exc:
+            child.finish("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            raise
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+            self._restore_uri()
+        seconds = time.perf_counter() - start
+        self.summary["seconds"][step.name] = seconds
+        child.log_metrics({"step_seconds": seconds, **ctx.timings})
+        record_step(self.paths.data, step.name, self.profile, seconds, child.run_id, int(ctx.timings.get("reused", 0)))
+        child.finish()
+        self._log_artifacts(step)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._restore_uri()
+        skipped = [s for s in self.selected if s not in self._ran]
+        if exc_type is None and skipped:
+            self.parent.finish("FAILED")
+            raise RuntimeError(f"{self.pipeline.slug}: selected steps never ran: {skipped} (the flow must "
+                               "call run.step for every declared step)")
+        if exc_type is None:
+            self.parent.log_metrics({f"seconds_{s}": v for s, v in self.summary["seconds"].items()})
+            self.parent.finish()
+        else:
+            self.parent.finish("KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED")
+        return False
+
+    def _require(self, step: Step, inputs: dict[str, Path]) -> None:
+        missing = [(n, p) for n, p in inputs.items() if not p.exists()]
+        if not missing:
+            return
+        shown = ", ".join(str(p.relative_to(self.root)) for _, p in missing)
+        producer = self.pipeline.producer(step.reads[missing[0][0]])
+        raise MissingInputError(f"missing upstream output: {shown}",
+                                f"run `paperflows run {self.pipeline.slug} --step {producer}` "
+                                f"(or `dvc repro {self.pipeline.slug}-{producer}`) first")
+
+    def _publish(self, step: Step, stage: Path) -> None:
+        """Move every staged output into place; a declared output the step did not write is a bug."""
+        pairs = [(resolve_path(stage, self.pipeline.slug, p), self.pipeline.resolve(self.root, p), p)
+                 for p in step.outputs.values()]
+        absent = [decl for src, _, decl in pairs if not src.exists()]
+        if absent:
+            raise RuntimeError(f"{self.pipeline.slug}-{step.name} did not write its declared outputs: {absent}")
+        for src, dst, _ in pairs:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if src.is_dir():
+                old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+                if dst.exists():
+                    os.replace(dst, old)
+                os.replace(src, dst)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                if dst.is_dir():
+                    shutil.rmtree(dst)
+                os.replace(src, dst)
+
+    def _log_artifacts(self, step: Step) -> None:
+        if step.metrics and self.paths.reports.exists():  # the report step: the whole report folder
+            self.parent.log_artifact(self.paths.reports, "report")
+        for name in step.artifacts:
+            path = self.pipeline.resolve(self.root, step.outputs[name])
+            if path.exists():
+                self.parent.log_artifact(path, "data")
+
+    def _restore_uri(self) -> None:
+        if self._exported_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = self._exported_uri
+
+
+def _is_dir_decl(declared: str) -> bool:
+    """A declared output without a file suffix is a directory the step fills."""
+    return "." not in Path(declared).name
+
+
+def resolve_steps(pipeline: Pipeline, steps: Iterable[str] | None) -> list[str]:
+    names = pipeline.step_names
     if not steps:
-        return list(STEPS)
-    unknown = [s for s in steps if s not in STEPS]
+        return list(names)
+    unknown = [s for s in steps if s not in names]
     if unknown:
-        raise UserError(f"unknown step {unknown[0]!r}", f"use one of: {', '.join(STEPS)}")
-    return [s for s in STEPS if s in set(steps)]
+        raise UserError(f"unknown step {unknown[0]!r}", f"use one of: {', '.join(names)}")
+    return [s for s in names if s in set(steps)]
 
 
 def run_pipeline(pipeline: Pipeline, profile: str = "default", steps: Iterable[str] | None = None,
-                 overrides: Iterable[str] = (), *, root: Path | None = None,
-                 call_step: Callable[[str, Callable[[], None]], None] | None = None,
-                 executor: Callable[[RunConfig], Executor] | None = None,
-                 tags: dict[str, str] | None = None) -> dict:
-    """Run ``steps`` of ``pipeline`` under one parent MLflow run with a nested run per step.
-
-    ``call_step(step, thunk)`` lets an orchestrator wrap each step (the Prefect adapter makes it a
-    task); by default the thunk is called directly. Returns a summary for the caller to print.
-    """
-    root = root or project_root()
-    selected = resolve_steps(steps)
-    cfg = load_config(pipeline.slug, pipeline.params_model, root, profile, list(overrides))
-    uri = resolve_uri(root, cfg.tracking)
-    check_reachable(uri)
-    limit_threads()
-    paths = Paths(root, pipeline.slug)
-    tracker = Tracker(uri, pipeline.slug, artifact_root=root / "mlartifacts")
-    commit, dirty = git_state(root)
-    base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": profile,
-                 "prefect_flow_run_id": "none", **(tags or {})}
-    parent = tracker.start_run(pipeline.slug, {**base_tags, "step": ",".join(selected),
-                                               "dvc_stage": os.environ.get("DVC_STAGE", "none")})
-    parent.log_params({**cfg.raw, "profile": profile, "steps": ",".join(selected)})
-    make_executor = executor or (lambda c: LocalExecutor(c.runtime.workers))
-    summary = {"slug": pipeline.slug, "profile": profile, "steps": selected, "run_id": parent.run_id,
-               "tracking_uri": uri, "reports": str(paths.reports), "seconds": {}}
-    child: TrackedRun | None = None
-    exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # mlflow.set_tracking_uri (Lightning) exports it
-    try:
-        for step in selected:
-            child = tracker.start_run(step, {**base_tags, "step": step, "dvc_stage": f"{pipeline.slug}-{step}"},
-                                      parent=parent)
-            ctx = StepContext(pipeline.slug, step, profile, cfg.params, cfg.runtime, paths,
-                              cfg.params.seed, child, make_executor(cfg))
-            fn = pipeline.step(step)
-            start = time.perf_counter()
-
-            def thunk(fn=fn, ctx=ctx) -> None:
-                seed_everything(ctx.seed)
-                fn(ctx)
-
-            (call_step or (lambda _name, f: f()))(step, thunk)
-            seconds = time.perf_counter() - start
-            summary["seconds"][step] = seconds
-            child.log_metrics({"step_seconds": seconds, **ctx.timings})
-            record_step(paths.data, step, profile, seconds, child.run_id, int(ctx.timings.get("reused", 0)))
-            child.finish()
-            child = None
-            if step == "report" and paths.reports.exists():
-                parent.log_artifact(paths.reports, "report")
-                for rel in pipeline.artifacts:
-                    if (paths.data / rel).exists():
-                        parent.log_artifact(paths.data / rel, "data")
-        parent.log_metrics({f"seconds_{s}": v for s, v in summary["seconds"].items()})
-        parent.finish()
-    except BaseException as exc:
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-        for run in (child, parent):
-            if run is not None:
-                run.finish(status)
-        raise
-    finally:
-        if exported_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = exported_uri
-    return summary
+                 overrides: Iterable[str] = (), **kwargs) -> dict:
+    """Run the selected steps in declared order (plain calls: notebooks, tests, DVC without Prefect)."""
+    with PipelineRun(pipeline, profile, steps, overrides, **kwargs) as run:
+        for step in pipeline.steps:
+            run.step(step)
+    return run.summary

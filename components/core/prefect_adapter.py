@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from components.core.execution import progress
 from components.core.params import RunConfig
 from components.core.paths import project_root
-from components.core.pipeline import Pipeline, run_pipeline
+from components.core.pipeline import REPORT_WRITES, Pipeline, PipelineRun, Step
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
@@ -67,21 +67,26 @@ class PrefectExecutor:
             return [f.result() for f in progress(futures, name)]
 
 
-def run_in_prefect(pipeline: Pipeline, profile: str, steps: Iterable[str] | None,
-                   overrides: Iterable[str]) -> dict:
-    """Body of every paper's ``@flow``: each step a task, the report a markdown artifact."""
-    root = project_root()
+class PrefectRun(PipelineRun):
+    """A :class:`PipelineRun` inside a ``@flow``: each step a task, fan-out batches task runs, the report
+    a markdown artifact. The flow file lists its steps: ``with PrefectRun(...) as run: run.step(prepare)``."""
 
-    def call_step(step: str, thunk: Callable[[], None]) -> None:
-        _step.with_options(name=f"{pipeline.slug}-{step}", task_run_name=step)(thunk)
-        if step == "report":
-            publish_report(pipeline.slug, root / "reports" / pipeline.slug / "report.md")
+    def __init__(self, pipeline: Pipeline, profile: str, steps: Iterable[str] | None, overrides: Iterable[str]):
+        root = project_root()
 
-    def executor(cfg: RunConfig) -> PrefectExecutor:
-        return PrefectExecutor(cfg.runtime.workers, cfg.runtime.resolved_dask_address())
+        def call_step(step: str, thunk: Callable[[], None]) -> None:
+            _step.with_options(name=f"{pipeline.slug}-{step}", task_run_name=step)(thunk)
 
-    return run_pipeline(pipeline, profile, steps, overrides, root=root, call_step=call_step,
-                        executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none")})
+        def executor(cfg: RunConfig) -> PrefectExecutor:
+            return PrefectExecutor(cfg.runtime.workers, cfg.runtime.resolved_dask_address())
+
+        super().__init__(pipeline, profile, steps, overrides or [], root=root, call_step=call_step,
+                         executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none")})
+
+    def step(self, step: Step) -> None:
+        super().step(step)
+        if step.metrics and step.name in self.selected:  # the report step
+            publish_report(self.pipeline.slug, self.pipeline.resolve(self.root, REPORT_WRITES["report_md"]))
 
 
 def publish_report(slug: str, report_md: Path) -> None:

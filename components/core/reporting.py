@@ -58,9 +58,11 @@ class Report:
         self.blocks.append(("claims", claims))
         return self
 
-    def write(self, directory: Path) -> dict[str, Path]:
+    def write(self, directory: Path, figures: Path | None = None) -> dict[str, Path]:
+        figures = figures or directory / "figures"
+        figures.mkdir(parents=True, exist_ok=True)
         for name, data in self.figures.items():
-            write_bytes(directory / "figures" / name, data)
+            write_bytes(figures / name, data)
         md = write_text(directory / "report.md", self.to_markdown())
         page = write_text(directory / "report.html", self.to_html())
         return {"markdown": md, "html": page}
@@ -77,7 +79,10 @@ class Report:
             elif kind == "figure":
                 out += [f"![{value[1]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
             elif kind == "claims":
-                out += [_md_table(*_claim_cells(value)), ""]
+                main, other = _split(value)
+                out += [_md_table(*_claim_cells(main)), ""]
+                if other:
+                    out += [f"**{OTHER_TITLE}**", "", _md_table(*_claim_cells(other, OTHER_COLUMNS)), ""]
         return "\n".join(out)
 
     def to_html(self) -> str:
@@ -94,19 +99,37 @@ class Report:
                 body.append(f'<figure><img alt="{html.escape(value[1])}" src="data:image/png;base64,{data}">'
                             f"<figcaption>{html.escape(value[1])}</figcaption></figure>")
             elif kind == "claims":
-                body.append(claims_html(value))
+                main, other = _split(value)
+                body.append(claims_html(main))
+                if other:
+                    body.append(f"<p><b>{OTHER_TITLE}</b></p>" + claims_html(other, OTHER_COLUMNS))
         return page(self.title, "\n".join(body))
 
 
-def write_outputs(directory: Path, report: "Report", claims: list[Claim], metrics: dict[str, float],
-                  run=None) -> None:
-    """A report step's outputs: report.md/.html + figures, claims.json and metrics.json (DVC metrics);
-    the metrics also go to ``run`` when given."""
-    report.write(directory)
-    write_claims(directory / "claims.json", claims)
-    write_metrics(directory / "metrics.json", metrics)
-    if run is not None:
-        run.log_metrics(metrics)
+CLAIM_COLUMNS = ["id", "claim", "metric", "expected", "anchor", "observed", "verdict"]
+OTHER_COLUMNS = ["id", "kind", "claim", "observed", "verdict", "note"]
+OTHER_TITLE = "Checks and context (not counted: each note says why the row cannot fail or was added later)"
+
+
+def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str, float]) -> list[Claim]:
+    """A report step's declared outputs: report.md/.html + figures, claims.json and metrics.json (DVC
+    metrics, also logged to the step's run). Verdicts that flipped in the last stability check
+    (``reports/<slug>/stability.json``) become *inconclusive* with the reason; the check's findings
+    are added to the report. Returns the claims as written."""
+    from components.core.stability import apply_stability, read_stability, stability_section
+
+    stability = read_stability(ctx.inputs.get("stability"))
+    claims = apply_stability(claims, stability)
+    report.blocks = [(k, claims if k == "claims" else v) for k, v in report.blocks]
+    if not any(k == "claims" for k, _ in report.blocks):
+        report.blocks.insert(0, ("claims", claims))
+    stability_section(report, stability, claims, ctx.slug)
+    report.write(ctx.outputs["report_md"].parent, figures=ctx.outputs["figures"])
+    write_claims(ctx.outputs["claims"], claims)
+    write_metrics(ctx.outputs["metrics"], metrics)
+    if ctx.run is not None:
+        ctx.run.log_metrics(metrics)
+    return claims
 
 
 def page(title: str, body: str) -> str:
@@ -123,15 +146,18 @@ def html_table(columns: list[str], cells: list[list[str]], row_classes: list[str
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def claims_html(claims: list[Claim]) -> str:
-    columns, cells = _claim_cells(claims)
+def claims_html(claims: list[Claim], columns: list[str] = CLAIM_COLUMNS) -> str:
+    columns, cells = _claim_cells(claims, columns)
     classes = ["v-" + c.verdict.replace(" ", "-") for c in claims]
     return html_table(columns, cells, classes)
 
 
-def _claim_cells(claims: list[Claim]) -> tuple[list[str], list[list[str]]]:
-    columns = ["claim", "metric", "expected", "anchor", "observed", "verdict"]
-    return columns, [[getattr(c, k) for k in columns] for c in claims]
+def _split(claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:
+    return [c for c in claims if c.kind == "claim"], [c for c in claims if c.kind != "claim"]
+
+
+def _claim_cells(claims: list[Claim], columns: list[str] = CLAIM_COLUMNS) -> tuple[list[str], list[list[str]]]:
+    return list(columns), [[str(getattr(c, k)) for k in columns] for c in claims]
 
 
 def _md_table(columns: list[str], cells: list[list[str]]) -> str:

@@ -111,6 +111,10 @@ class TrackedRun:
 
         return cls(MlflowClient(tracking_uri=ref["uri"]), ref["run_id"], ref["uri"], ref["experiment_id"], {})
 
+    def reopen(self, run_id: str) -> "TrackedRun":
+        """Another run of the same store by id (e.g. a nested run a worker process created)."""
+        return TrackedRun(self.client, run_id, self.uri, self.experiment_id, {})
+
     def start_child(self, name: str, tags: dict[str, str] | None = None) -> "TrackedRun":
         """A nested run under this one, e.g. the best configuration of a grid; it inherits the
         provenance tags (commit, profile, step, Prefect flow run, DVC stage)."""

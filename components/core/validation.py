@@ -57,3 +57,33 @@ def _failure(res) -> dict:
         "column": cfg.kwargs.get("column"),
         "examples": [str(v) for v in unexpected[:3]] or ([str(observed)] if observed is not None else []),
     }
+
+
+VALIDATION_ARTIFACT = "ge_validation.json"
+
+
+def validate_and_log(ctx, suites, out_dir) -> list[dict]:
+    """Validate every ``(suite name, frame, expectations)`` of ``suites`` (an iterable, so frames can be
+    built one at a time; or a dict ``name → (frame, expectations)``); write ``ge_validation.json`` into ``out_dir``
+    and log it (and the metrics) to the step's run. On a failure the failed suite is logged as
+    ``ge_validation_failed.json`` and the error propagates: the staged outputs are never published."""
+    from pathlib import Path
+
+    from components.core.io import write_json
+
+    reports = []
+    items = ((name, *pair) for name, pair in suites.items()) if isinstance(suites, dict) else suites
+    for suite, frame, expectations in items:
+        try:
+            reports.append(validate_frame(frame, expectations, suite))
+        except DataValidationError as exc:
+            if ctx.run:
+                ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
+            raise
+    write_json(Path(out_dir) / VALIDATION_ARTIFACT, reports)
+    evaluated = sum(r["evaluated"] for r in reports)
+    if ctx.run:
+        ctx.run.log_dict(reports, VALIDATION_ARTIFACT)
+        ctx.run.log_metrics({"ge_suites": len(reports), "ge_expectations_evaluated": evaluated,
+                             "ge_expectations_failed": 0})
+    return reports

@@ -35,6 +35,11 @@ def terms_row(prefix: str, terms) -> dict:
             f"{prefix}_x_frac": terms.x_frac, f"{prefix}_label": terms.label()}
 
 
+def evaluate_settings(jobs: list[tuple[str, dict]]) -> list[tuple[pd.DataFrame, pd.DataFrame, dict]]:
+    """``ctx.fan_out`` entry: one result per setting job."""
+    return [evaluate_setting(job) for job in jobs]
+
+
 def evaluate_setting(job: tuple[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """(degradation per target, DISDE rows per evaluated pair, risk region of the main pair) for one setting."""
     from components.core.execution import limit_threads

@@ -30,7 +30,8 @@ def c1_calibration(calibration: pd.DataFrame) -> Claim:
     py = calibration[calibration["scenario"] == "pure_yx"]["est_yx_frac"]
     ok_x, ok_y = px <= 0.15, py.between(0.9, 1.1)
     return Claim(
-        claim="C1 DISDE separates pure covariate (X) shift from pure concept (Y|X) shift",
+        id="C1", kind="claim",
+        claim="DISDE separates pure covariate (X) shift from pure concept (Y|X) shift",
         metric="estimated Y|X fraction on gauss8 pure_x and pure_yx (one value per seed)",
         expected="pure_x ≤ 0.15 and pure_yx in [0.9, 1.1] for every seed",
         anchor="basis of the paper's dominance labels (P2); no paper number",
@@ -42,7 +43,8 @@ def c2_labels(disde: pd.DataFrame, min_total: float) -> Claim:
     big = disde[disde["true_total"] > min_total]
     agree = float((big["est_label"] == big["true_label"]).mean()) if len(big) else float("nan")
     return Claim(
-        claim="C2 Dominance labels (Y|X vs X) estimated from data match the ground truth",
+        id="C2", kind="claim",
+        claim="Dominance labels (Y|X vs X) estimated from data match the ground truth",
         metric=f"agreement of estimated vs true label over pairs with true degradation > {min_total:.0%}",
         expected="≥ 0.9 (not reproduced < 0.7)", anchor="README dominance table, e.g. Income CA: Y|X 13/14",
         observed=f"{agree:.3f} over {len(big)} pairs" if len(big) else "no pair above the threshold",
@@ -52,6 +54,8 @@ def c2_labels(disde: pd.DataFrame, min_total: float) -> Claim:
 def identity(disde: pd.DataFrame, calibration: pd.DataFrame) -> Claim:
     err = float(max(disde["identity_error"].max(), calibration["identity_error"].max()))
     return Claim(
+        id="C1-identity", kind="check",
+        note="an algebraic identity of the decomposition: it holds for any data, so it checks the code only",
         claim="The three DISDE terms (X: P→S, Y|X on S, X: S→Q) sum to the total degradation",
         metric="max |x_p2s + yx + x_s2q − total| over every decomposition", expected="≤ 1e-9",
         anchor="identity of the decomposition (DISDE)",
@@ -66,7 +70,8 @@ def c3_prevalence(disde: pd.DataFrame, min_total: float, real: bool) -> Claim:
     if not real:
         observed += " (synthetic: a property of the generator's knobs, not of nature)"
     return Claim(
-        claim="C3 Y|X shifts dominate natural tabular shifts (P2)",
+        id="C3", kind="claim",
+        claim="Y|X shifts dominate natural tabular shifts (P2)",
         metric=f"fraction of pairs with degradation > {min_total:.0%} labelled Y|X by DISDE",
         expected="> 0.5 on real data (not reproduced < 0.3)", anchor="≥ 266/350 (76%) in the README table",
         observed=observed,
@@ -88,7 +93,8 @@ def c4_robust_methods(analysis: dict, yx: list[str]) -> Claim:
     exceed = max(np.mean([diffs[(s, f)] > 0.01 for s in yx if (s, f) in diffs]) for f in fams)
     shown = ", ".join(f"#{s} {f} {100 * d:+.1f}" for (s, f), d in sorted(diffs.items()))
     return Claim(
-        claim="C4 Robust, imbalance, causal and fairness methods are not better than ERM tree ensembles "
+        id="C4", kind="claim",
+        claim="Robust, imbalance, causal and fairness methods are not better than ERM tree ensembles "
               "under Y|X shift (P4)",
         metric="best-by-ID-val main-target accuracy of each non-ERM family minus that of {xgb, lightgbm}, "
                "per Y|X setting (pp)",
@@ -104,7 +110,8 @@ def c5_variance(analysis: dict) -> Claim:
     wins = sum(c > m for c, m in rows)
     need = math.ceil(5 / 7 * n)
     return Claim(
-        claim="C5 Model class and hyper-parameters matter more for OOD accuracy than the method (P4)",
+        id="C5", kind="claim",
+        claim="Model class and hyper-parameters matter more for OOD accuracy than the method (P4)",
         metric="settings where R²(model class) > R²(method | class) over configurations",
         expected=f"≥ 5 of 7 settings (here ≥ {need} of {n})", anchor="qualitative (P4)",
         observed=f"{wins} of {n}; R²_class {_vals(pd.Series([c for c, _ in rows]))}, "
@@ -119,7 +126,8 @@ def c6_on_the_line(analysis: dict, x: list[str], yx: list[str]) -> Claim:
         return _missing("C6 ID accuracy predicts OOD accuracy under X shift but only weakly under Y|X shift (P4)",
                         f"needs both X and Y|X settings (X: {len(x)}, Y|X: {len(yx)})")
     return Claim(
-        claim="C6 ID accuracy predicts OOD accuracy under X shift but only weakly under Y|X shift (P4)",
+        id="C6", kind="claim",
+        claim="ID accuracy predicts OOD accuracy under X shift but only weakly under Y|X shift (P4)",
         metric="mean Pearson r(ID-test acc, main-target acc) over configurations: X settings vs Y|X settings",
         expected="r_X ≥ 0.8 and r_YX ≤ r_X − 0.2", anchor="qualitative (P4)",
         observed=f"r_X {r_x:.2f} ({len(x)} settings), r_YX {r_yx:.2f} ({len(yx)} settings)",
@@ -141,7 +149,8 @@ def c7_flips(analysis: dict, x: list[str], yx: list[str]) -> Claim:
                         f"needs ≥ 3 methods ranked in both X ({len(x)}) and Y|X ({len(yx)}) settings")
     tau = float(kendalltau(rx[common], ryx[common]).statistic)
     return Claim(
-        claim="C7 Algorithmic conclusions flip between X and Y|X shifts (P3)",
+        id="C7", kind="claim",
+        claim="Algorithmic conclusions flip between X and Y|X shifts (P3)",
         metric="Kendall τ between method rankings (mean rank of best-by-ID-val main-target accuracy) "
                "over X settings vs over Y|X settings",
         expected="τ < 0.5 (not reproduced τ ≥ 0.8)", anchor="qualitative (P3)",
@@ -155,7 +164,8 @@ def c8_risk_region(regions: dict) -> Claim:
                         "no setting with a planted region")
     vals = np.array(list(jac.values()))
     return Claim(
-        claim="C8 Risk regions (covariate regions with the largest Y|X shift) are identifiable (P5)",
+        id="C8", kind="claim",
+        claim="Risk regions (covariate regions with the largest Y|X shift) are identifiable (P5)",
         metric="Jaccard(top leaf of the risk-region tree, planted region) on the main pair",
         expected="≥ 0.5 in ≥ 3 of 4 settings with a planted region (not reproduced: ≤ 0.2 in ≥ 3 of 4)",
         anchor="CA→PR risk region (Example.ipynb)",
@@ -171,7 +181,8 @@ def c9_ca_pr(analysis: dict, real: bool) -> Claim:
     ok = real and a is not None and a["main_target"] == "PR"
     ca, pr = (a["id_acc_reference"], a["main_acc_reference"]) if ok else (float("nan"), float("nan"))
     return Claim(
-        claim="C9 Income CA→PR: a CA-trained model scores 0.8478 on CA and 0.7145 on PR (P5)",
+        id="C9", kind="claim",
+        claim="Income CA→PR: a CA-trained model scores 0.8478 on CA and 0.7145 on PR (P5)",
         metric="reference XGBoost accuracy on CA (ID test) / PR (real ACS Income)",
         expected="within ±2 pp of the anchors", anchor="0.8478 / 0.7145 (Example.ipynb)",
         observed=f"{ca:.4f} / {pr:.4f}" if ok else SYNTHETIC_ONLY,
@@ -184,7 +195,8 @@ def p6_ca_al(disde: pd.DataFrame, real: bool) -> Claim:
     ok = len(pair) == 1
     total, frac = (float(pair["est_total"].iloc[0]), float(pair["est_yx_frac"].iloc[0])) if ok else (0.0, 0.0)
     return Claim(
-        claim="P6 Income CA→AL with default XGBoost: 4.79 pp degradation, Y|X proportion 0.635",
+        id="P6", kind="claim",
+        claim="Income CA→AL with default XGBoost: 4.79 pp degradation, Y|X proportion 0.635",
         metric="DISDE total degradation and yx_frac on real ACS Income (needs pairs: all)",
         expected="within ±2 pp and ±0.15 of the anchors", anchor="4.79 pp / 0.635 (Example.ipynb)",
         observed=f"{100 * total:.2f} pp / {frac:.3f}" if ok else SYNTHETIC_ONLY,
@@ -202,7 +214,9 @@ def all_claims(analysis: dict, disde: pd.DataFrame, calibration: pd.DataFrame, r
 
 
 def _missing(claim: str, why: str) -> Claim:
-    return Claim(claim=claim, metric="-", expected="-", anchor="qualitative", observed=f"not measurable: {why}",
+    """A row that could not be measured: ``claim`` starts with its spec id (``"C4 ..."``)."""
+    cid, _, text = claim.partition(" ")
+    return Claim(id=cid, kind="claim", claim=text, metric="-", expected="-", anchor="qualitative", observed=f"not measurable: {why}",
                  verdict="inconclusive")
 
 

@@ -41,6 +41,13 @@ def accuracy_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return acc, float(np.mean(f1s))
 
 
+def fit_jobs(jobs: list[tuple[str, str, dict, dict]]) -> list[str]:
+    """``ctx.fan_out`` entry: jobs (setting dir, shard dir, config, train params) of one setting → shard path per job."""
+    setting_dir, shard_dir, _, train = jobs[0]
+    path = run_batch(Batch(setting_dir, shard_dir, tuple(j[2] for j in jobs), train))
+    return [path] * len(jobs)
+
+
 def run_batch(batch: Batch) -> str:
     """Fit every config of ``batch``; write its shard atomically; return the shard path.
 

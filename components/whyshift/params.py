@@ -53,7 +53,6 @@ class DataParams(StrictModel):
 
 
 class GridParams(StrictModel):
-    chunk_size: int = Field(ge=1, description="configurations per batch (one Prefect task each)")
     methods: dict[MethodName, dict[str, list[Any]]] = Field(
         description="per method: hyper-parameter name → list of values; the grid is their product")
 

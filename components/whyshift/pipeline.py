@@ -1,13 +1,42 @@
-"""The ``whyshift`` pipeline: registered with the CLI, DVC and Prefect through this object."""
+"""The ``whyshift`` pipeline, declared once: each step with what it reads, writes and is parameterised by.
 
-from components.core.pipeline import Pipeline
+The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
+"""
+
+from components.core.pipeline import Pipeline, Step
+from components.whyshift import steps
+from components.whyshift.grid import expand_grid
 from components.whyshift.params import WhyshiftParams
+
+prepare = Step(
+    steps.prepare,
+    writes={"prepared": "data/prepared"},
+    params=("seed", "data", "grid"),
+)
+train = Step(
+    steps.train,
+    reads={"prepared": "data/prepared"},
+    writes={"results": "data/train/results.parquet", "target_metrics": "data/train/target_metrics.parquet"},
+    params=("seed", "data", "grid", "train"),
+    artifacts=("results", "target_metrics"),
+)
+evaluate = Step(
+    steps.evaluate,
+    reads={"prepared": "data/prepared", "results": "data/train/results.parquet"},
+    writes={"evaluate": "data/evaluate"},
+    params=("seed", "data.settings", "train.n_estimators", "evaluate"),
+    artifacts=("evaluate",),
+)
+report = Step.report(
+    steps.report,
+    reads={"evaluate": "data/evaluate", "results": "data/train/results.parquet"},
+    params=("data.source", "evaluate.disde.min_total"),
+)
 
 PIPELINE = Pipeline(
     slug="whyshift",
     title="WhyShift: a language for distribution shifts on tabular data (Liu et al., NeurIPS 2023 D&B)",
     params_model=WhyshiftParams,
-    steps_module="components.whyshift.steps",
-    grid="components.whyshift.grid:expand_grid",
-    artifacts=("train/results.parquet", "train/target_metrics.parquet", "evaluate/disde.parquet"),
+    steps=(prepare, train, evaluate, report),
+    grid=expand_grid,
 )

@@ -18,12 +18,12 @@ def build_report(ctx) -> None:
 
     matplotlib.use("Agg")
     p = ctx.params
-    ev = ctx.paths.data / "evaluate"
+    ev = ctx.inputs["evaluate"]
     disde = pd.read_parquet(ev / "disde.parquet")
     calibration = pd.read_parquet(ev / "calibration.parquet")
     degradation = pd.read_parquet(ev / "degradation.parquet")
     analysis = _by_setting(read_json(ev / "analysis.json"))
-    results = pd.read_parquet(ctx.paths.data / "train" / "results.parquet")
+    results = pd.read_parquet(ctx.inputs["results"])
     regions = _by_setting(read_json(ev / "risk_regions.json"))
     min_total = p.evaluate.disde.min_total
     real = p.data.source == "real"
@@ -100,8 +100,8 @@ def build_report(ctx) -> None:
     rep.text("Step runtimes (s): " + ", ".join(
         f"{k} {v['seconds']:.1f} ({v['profile']}" + (f", {v['reused']} results reused from shards" if v.get("reused")
                                                      else "") + ")" for k, v in records.items()))
-    write_outputs(ctx.paths.reports, rep, claims, metrics, ctx.run)
-    ctx.log("claims: " + ", ".join(c.verdict for c in claims))
+    claims = write_outputs(ctx, rep, claims, metrics)
+    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
 
 
 def _by_setting(d: dict) -> dict:

@@ -6,42 +6,35 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.core.errors import DataValidationError, UserError
-from components.core.grid import ShardStore, batches, fingerprint
-from components.core.io import atomic_dir, read_json, write_json, write_parquet
+from components.core.errors import UserError
+from components.core.grid import ShardStore, fingerprint
+from components.core.io import read_json, write_json, write_parquet
 from components.core.pipeline import StepContext
 from components.whyshift.grid import expand_grid, grid_frame
 
 
 def prepare(ctx: StepContext) -> None:
     """Generate every setting's source splits and targets, validate them, and enumerate the grid."""
-    from components.core.validation import validate_frame
+    from components.core.validation import validate_and_log
     from components.whyshift.data import expectations, setting_dir, validation_frame, write_setting
     p = ctx.params
     configs = expand_grid(p)  # bad grid keys fail before any work
     rows = p.data.rows.model_dump()
     load = _setting_loader(p)
-    reports = []
-    with atomic_dir(ctx.paths.data / "prepared") as out:  # the old data stays until all of it validates
+    out = ctx.outputs["prepared"]  # staged: published only if every setting validates
+
+    def suites():
         for sid in ctx.progress(p.data.settings, "settings"):
             data = load(sid)
             write_setting(setting_dir(out, sid), data)
-            suite = f"whyshift-setting-{sid:02d}"
             expected = rows if p.data.source == "synthetic" else None  # real sizes come from the data
-            try:
-                reports.append(validate_frame(validation_frame(data),
-                                              expectations(data, data.train.shape[1] - 2, expected), suite))
-            except DataValidationError as exc:
-                if ctx.run:
-                    ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
-                raise
-        write_parquet(out / "grid.parquet", grid_frame(configs))
-        write_json(out / "ge_validation.json", reports)
+            yield (f"whyshift-setting-{sid:02d}", validation_frame(data),
+                   expectations(data, data.train.shape[1] - 2, expected))
+
+    reports = validate_and_log(ctx, suites(), out)
+    write_parquet(out / "grid.parquet", grid_frame(configs))
     if ctx.run:
-        ctx.run.log_dict(reports, "ge_validation.json")
-        ctx.run.log_metrics({"n_settings": len(p.data.settings), "n_configs": len(configs),
-                             "ge_expectations_evaluated": sum(r["evaluated"] for r in reports),
-                             "ge_expectations_failed": 0})
+        ctx.run.log_metrics({"n_settings": len(p.data.settings), "n_configs": len(configs)})
     ctx.log(f"{len(p.data.settings)} settings validated ({sum(r['evaluated'] for r in reports)} expectations); "
             f"{len(configs)} configurations")
 
@@ -63,33 +56,25 @@ def _setting_loader(p):
 def train(ctx: StepContext) -> None:
     """Fit the grid in batches (one task each); finished batches are shards, so a rerun resumes."""
     from components.whyshift.data import setting_dir
-    from components.whyshift.fitting import Batch, run_batch, summarise
+    from components.whyshift.fitting import fit_jobs, summarise
 
     p = ctx.params
-    prepared = ctx.paths.data / "prepared"
-    ctx.paths.require(prepared / "grid.parquet", step="prepare")
+    prepared = ctx.inputs["prepared"]
     configs = expand_grid(p)
     prepared_ids = set(pd.read_parquet(prepared / "grid.parquet")["config_id"])
     if prepared_ids != {c["config_id"] for c in configs}:
         raise UserError("the grid in params differs from the prepared grid (data/whyshift/prepared/grid.parquet)",
                         "rerun `paperflows run whyshift --step prepare` (or `dvc repro`)")
-    out = ctx.paths.data / "train"
-    store = ShardStore(out / "shards")
+    store = ShardStore(ctx.paths.data / "train" / "shards")  # a cache for resuming, not a declared output
     code = [Path(__file__).parent, Path(__file__).parents[1] / "core"]
     _reset_if_stale(store, fingerprint({"data": p.data.model_dump(), "train": p.train.model_dump(),
                                         "seed": p.seed}, [prepared / "settings", *code]))
     done = set(store.collect()["config_id"]) if any(store.directory.glob("*.parquet")) else set()
     todo = [c for c in configs if c["config_id"] not in done]
-    work = []
-    for sid in p.data.settings:
-        mine = interleave_methods([c for c in todo if c["setting_id"] == sid])
-        for chunk in batches(mine, p.grid.chunk_size):
-            work.append(Batch(str(setting_dir(prepared, sid)), str(store.directory), tuple(chunk),
-                              p.train.model_dump()))
+    jobs = [(str(setting_dir(prepared, c["setting_id"])), str(store.directory), c, p.train.model_dump()) for c in todo]
     ctx.timings["reused"] = len(configs) - len(todo)
-    ctx.log(f"{len(configs)} configurations: {len(configs) - len(todo)} already done, "
-            f"{len(todo)} to fit in {len(work)} batches")
-    ctx.executor.map(run_batch, work, "fit")
+    ctx.log(f"{len(configs)} configurations: {len(configs) - len(todo)} already done, {len(todo)} to fit")
+    ctx.fan_out(fit_jobs, jobs, "fit", key=lambda job: job[0])  # a batch = configs of one setting
     ids = {c["config_id"] for c in configs}
     long = store.collect(sort_by=("config_id", "eval_set"))
     long = long[long["config_id"].isin(ids)].drop_duplicates(["config_id", "eval_set"])
@@ -97,23 +82,13 @@ def train(ctx: StepContext) -> None:
     results, target_metrics = summarise(long, metas, ctx.profile)
     if len(results) != len(configs):
         raise RuntimeError(f"results have {len(results)} rows for {len(configs)} configurations")
-    write_parquet(out / "results.parquet", results)
-    write_parquet(out / "target_metrics.parquet", target_metrics)
+    write_parquet(ctx.outputs["results"], results)
+    write_parquet(ctx.outputs["target_metrics"], target_metrics)
     n_err = int((results["status"] != "ok").sum())
     if ctx.run:
         ctx.run.log_metrics({"n_configs": len(results), "n_ok": len(results) - n_err, "n_error": n_err,
                              "fit_seconds_total": float(results["fit_seconds"].sum())})
-        ctx.run.log_artifact(out / "results.parquet")
     ctx.log(f"{len(results) - n_err} ok, {n_err} errors")
-
-
-def interleave_methods(configs: list[dict]) -> list[dict]:
-    """Round-robin over methods, so batches mix cheap and costly methods and workers finish together."""
-    by_method: dict[str, list[dict]] = {}
-    for c in configs:
-        by_method.setdefault(c["method"], []).append(c)
-    rounds = max((len(v) for v in by_method.values()), default=0)
-    return [group[i] for i in range(rounds) for group in by_method.values() if i < len(group)]
 
 
 def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:
@@ -128,28 +103,26 @@ def _reset_if_stale(store: ShardStore, fingerprint: str) -> None:
 
 def evaluate(ctx: StepContext) -> None:
     """Reference model, degradation on every target, DISDE (estimated and true), calibration scenarios."""
-    from components.whyshift.analysis import calibration_rows, evaluate_setting, summarise_settings
+    from components.whyshift.analysis import calibration_rows, evaluate_settings, summarise_settings
     from components.whyshift.tracking import log_best_runs
     from components.whyshift.data import setting_dir
 
     p = ctx.params
-    prepared = ctx.paths.data / "prepared"
-    results_path = ctx.paths.data / "train" / "results.parquet"
-    ctx.paths.require(prepared / "grid.parquet", step="prepare")
-    ctx.paths.require(results_path, step="train")
+    prepared = ctx.inputs["prepared"]
+    results_path = ctx.inputs["results"]
     jobs = [(str(setting_dir(prepared, sid)), p.model_dump()) for sid in p.data.settings]
-    per_setting = ctx.executor.map(evaluate_setting, jobs, "disde")
+    per_setting = ctx.fan_out(evaluate_settings, jobs, "disde")
     degradation = pd.concat([d for d, _, _ in per_setting], ignore_index=True)
     disde = pd.concat([d for _, d, _ in per_setting], ignore_index=True)
     regions = {str(r["setting_id"]): r for _, _, r in per_setting if r}
     calibration = calibration_rows(p)
     analysis = summarise_settings(pd.read_parquet(results_path), degradation, disde, p)
-    with atomic_dir(ctx.paths.data / "evaluate") as out:
-        write_parquet(out / "degradation.parquet", degradation)
-        write_parquet(out / "disde.parquet", disde)
-        write_parquet(out / "calibration.parquet", calibration)
-        write_json(out / "analysis.json", analysis)
-        write_json(out / "risk_regions.json", regions)
+    out = ctx.outputs["evaluate"]
+    write_parquet(out / "degradation.parquet", degradation)
+    write_parquet(out / "disde.parquet", disde)
+    write_parquet(out / "calibration.parquet", calibration)
+    write_json(out / "analysis.json", analysis)
+    write_json(out / "risk_regions.json", regions)
     if ctx.run:
         ctx.run.log_metrics({"n_disde_pairs": len(disde), "max_identity_error": float(disde["identity_error"].max())})
         log_best_runs(ctx.run, pd.read_parquet(results_path), analysis)
@@ -160,8 +133,6 @@ def report(ctx: StepContext) -> None:
     """Figures, claims table and metrics from the evaluate outputs."""
     from components.whyshift.report import build_report
 
-    ev = ctx.paths.data / "evaluate"
-    ctx.paths.require(ev / "analysis.json", step="evaluate")
     build_report(ctx)
 
 

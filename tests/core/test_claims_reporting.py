@@ -7,18 +7,59 @@ from pydantic import ValidationError
 from components.core.claims import Claim, mean_sd, read_claims, verdict, write_claims, write_metrics
 from components.core.reporting import Report
 
-ROW = dict(claim="c", metric="m", expected="> 0", anchor="1.0", observed="0.5", verdict="reproduced")
+ROW = dict(id="C1", kind="claim", claim="c", metric="m", expected="> 0", anchor="1.0", observed="0.5",
+           verdict="reproduced")
 
 
 def test_claim_rows_have_exactly_the_contract_keys(tmp_path):
     path = write_claims(tmp_path / "claims.json", [Claim(**ROW)])
     rows = json.loads(path.read_text())
-    assert list(rows[0]) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+    assert list(rows[0]) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
     assert read_claims(path)[0].verdict == "reproduced"
     with pytest.raises(ValidationError):
         Claim(**{**ROW, "verdict": "sort of"})
     with pytest.raises(ValidationError):
         Claim(**ROW, extra="x")
+
+
+@pytest.mark.parametrize("missing", ["id", "kind"])
+def test_a_row_without_id_or_kind_is_rejected(missing):
+    with pytest.raises(ValidationError):
+        Claim(**{k: v for k, v in ROW.items() if k != missing})
+    with pytest.raises(ValidationError):
+        Claim(**{**ROW, "kind": "finding"})
+
+
+def test_checks_say_why_they_cannot_fail_and_never_count(tmp_path):
+    from components.core.claims import verdict_counts
+
+    with pytest.raises(ValidationError, match="needs a note"):
+        Claim(**{**ROW, "id": "C1-identity", "kind": "check"})
+    check = Claim(**{**ROW, "id": "C1-identity", "kind": "check", "note": "an identity of the decomposition"})
+    context = Claim(**{**ROW, "id": "C4-elsewhere", "kind": "context", "note": "added after C4 failed"})
+    failed = Claim(**{**ROW, "id": "C2", "verdict": "not reproduced"})
+    assert verdict_counts([Claim(**ROW), check, context, failed]) == {
+        "reproduced": 1, "not reproduced": 1, "inconclusive": 0}
+    with pytest.raises(ValueError, match="unique"):
+        write_claims(tmp_path / "c.json", [Claim(**ROW), Claim(**ROW)])
+    md = Report("T").claims([Claim(**ROW), check]).to_markdown()
+    main, other = md.split("Checks and context")
+    assert "| C1 |" in main and "C1-identity" not in main and "an identity of the decomposition" in other
+
+
+def test_index_and_readme_totals_count_only_claim_rows(tmp_path):
+    from components.core.index import build_index
+
+    (tmp_path / "reports" / "p").mkdir(parents=True)
+    rows = [Claim(**ROW), Claim(**{**ROW, "id": "X", "kind": "check", "note": "by construction"}),
+            Claim(**{**ROW, "id": "Y", "kind": "context", "note": "added later", "verdict": "not reproduced"})]
+    write_claims(tmp_path / "reports" / "p" / "claims.json", rows)
+    (tmp_path / "README.md").write_text("<!-- pipelines:start -->\n<!-- pipelines:end -->\n")
+    build_index(tmp_path, {"p": "Paper"})
+    readme = (tmp_path / "README.md").read_text()
+    assert "| `p` | Paper | not run (-) | 1 | 0 | 0 | 2 |" in readme
+    page = (tmp_path / "reports" / "index.html").read_text()
+    assert "<td>1</td><td>0</td><td>0</td><td>2</td>" in page
 
 
 def test_verdict_rules():
