@@ -3,7 +3,7 @@
 Measured in one run on the same data (default-profile rows, the default §5.2 grid on ``--settings``):
 
 * ``plain``   — a sequential loop over the same build/fit/predict calls, data loaded once;
-* ``runner1`` — the grid runner (``fitting.run_batch`` over batches: per-batch data load, error capture,
+* ``runner1`` — the grid runner (``fitting.fit_jobs`` over the batches ``ctx.fan_out`` plans: per-batch data load, error capture,
   an atomic shard per batch) in-process with one worker;
 * ``runner2`` — the same batches on a 2-process pool (spawned workers, one thread each; includes
   worker start-up and imports).
@@ -31,16 +31,14 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from components.core.execution import LocalExecutor, limit_threads  # noqa: E402
-from components.core.grid import batches  # noqa: E402
-from components.core.params import load_config  # noqa: E402
+from components.core.execution import LocalExecutor, limit_threads, plan_batches, run_batch  # noqa: E402
+from components.core.params import RuntimeParams, load_config  # noqa: E402
 from components.whyshift.data import load_setting, setting_dir, write_setting  # noqa: E402
-from components.whyshift.fitting import Batch, accuracy_f1, run_batch  # noqa: E402
+from components.whyshift.fitting import accuracy_f1, fit_jobs  # noqa: E402
 from components.whyshift.generator import WorldKnobs  # noqa: E402
 from components.whyshift.grid import METHODS, expand_grid  # noqa: E402
 from components.whyshift.params import WhyshiftParams  # noqa: E402
 from components.whyshift.settings import build_setting  # noqa: E402
-from components.whyshift.steps import interleave_methods  # noqa: E402
 
 
 def plain_loop(configs: list[dict], prepared: Path, train) -> dict[str, list[float]]:
@@ -77,20 +75,23 @@ def main() -> None:
                                                                     p.data.rows.model_dump(), p.seed))
         plain_loop(configs[:3], prepared, p.train)  # warm imports (torch, lightning, ...) for both timings
 
-        def work(shards: Path) -> list[Batch]:
-            return [Batch(str(setting_dir(prepared, sid)), str(shards), tuple(chunk), p.train.model_dump())
-                    for sid in settings
-                    for chunk in batches(interleave_methods([c for c in configs if c["setting_id"] == sid]),
-                                         p.grid.chunk_size)]
+        def work(shards: Path, workers: int) -> list[list]:
+            """The batches ``ctx.fan_out`` makes in the train step (core.execution.plan_batches)."""
+            jobs = [(str(setting_dir(prepared, c["setting_id"])), str(shards), c, p.train.model_dump())
+                    for c in configs]
+            plan = plan_batches(len(jobs), None, workers, keys=[j[0] for j in jobs])
+            return [[jobs[i] for i in idx] for idx in plan]
 
+        call = run_batch(fit_jobs, RuntimeParams(workers=2))
         t = time.perf_counter()
         per_method = plain_loop(configs, prepared, p.train)
         plain = time.perf_counter() - t
         t = time.perf_counter()
-        LocalExecutor(1).map(run_batch, work(Path(tmp) / "s1"), "fit")
+        LocalExecutor(1).map(call, work(Path(tmp) / "s1", 1), "fit")
         runner1 = time.perf_counter() - t
         t = time.perf_counter()
-        LocalExecutor(2).map(run_batch, work(Path(tmp) / "s2"), "fit")
+        batches2 = work(Path(tmp) / "s2", 2)
+        LocalExecutor(2).map(call, batches2, "fit")
         runner2 = time.perf_counter() - t
 
     mean = {m: sum(v) / len(v) for m, v in per_method.items()}
@@ -102,7 +103,7 @@ def main() -> None:
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
         "machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})",
-        "settings": settings, "configs": len(configs), "chunk_size": p.grid.chunk_size,
+        "settings": settings, "configs": len(configs), "batches_on_2_workers": len(batches2),
         "plain_s": plain, "runner1_s": runner1, "runner2_s": runner2,
         "configs_per_s": {"plain": len(configs) / plain, "runner1": len(configs) / runner1,
                           "runner2": len(configs) / runner2},

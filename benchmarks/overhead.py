@@ -34,21 +34,27 @@ PROJECT = ("params.yaml", "dvc.yaml", "profiles", ".dvcignore", ".dvc/config")
 DIRECT = """
 import sys, time
 from pathlib import Path
-from components.core.execution import LocalExecutor, limit_threads
+from components.core.execution import LocalExecutor, limit_threads, set_runtime
 from components.core.params import load_config
 from components.core.paths import Paths
-from components.core.pipeline import STEPS, StepContext
+from components.core.pipeline import StepContext
 from components.core.seeding import seed_everything
 from components.whyshift.pipeline import PIPELINE
 root = Path.cwd()
 limit_threads()
 cfg = load_config("whyshift", PIPELINE.params_model, root, "smoke")
+set_runtime(cfg.runtime)
 seconds = {}
-for step in STEPS:
-    ctx = StepContext("whyshift", step, "smoke", cfg.params, cfg.runtime, Paths(root, "whyshift"),
-                      cfg.params.seed, None, LocalExecutor(cfg.runtime.workers))
+for step in PIPELINE.steps:  # plain calls: outputs written in place, no staging, no tracking
+    outputs = {n: PIPELINE.resolve(root, p) for n, p in step.outputs.items()}
+    for n, p in step.outputs.items():
+        (outputs[n] if "." not in Path(p).name else outputs[n].parent).mkdir(parents=True, exist_ok=True)
+    inputs = {n: PIPELINE.resolve(root, p) for n, p in {**step.reads, **step.optional_reads}.items()}
+    ctx = StepContext("whyshift", step.name, "smoke", cfg.params, cfg.runtime, Paths(root, "whyshift"),
+                      cfg.params.seed, None, LocalExecutor(cfg.runtime.workers),
+                      {n: p for n, p in inputs.items() if p.exists()}, outputs)
     seed_everything(ctx.seed)
-    t = time.perf_counter(); PIPELINE.step(step)(ctx); seconds[step] = time.perf_counter() - t
+    t = time.perf_counter(); step.func(ctx); seconds[step.name] = time.perf_counter() - t
 print("STEPS", sum(seconds.values()))
 """
 

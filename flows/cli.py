@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("report", help="rebuild reports/index.html and the README table").set_defaults(func=cmd_report)
 
+    w = sub.add_parser("warm", help="the warm runner behind `paperflows run` (see flows/warm.py)")
+    w.add_argument("action", choices=["stop"], help="stop: end this user's warm runners now")
+    w.set_defaults(func=cmd_warm)
+
     dvc = sub.add_parser("dvc", help="write dvc.yaml from the step declarations (--check: fail if it differs)")
     dvc.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml is not what the declarations give")
     dvc.set_defaults(func=cmd_dvc)
@@ -87,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     quiet_environment()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from flows import warm
+
+    if warm.enabled(argv):  # a fork of the warm runner: no imports or API start-up to pay again
+        code = warm.run_warm(argv)
+        if code is not None:
+            return code
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
@@ -300,6 +311,13 @@ def cmd_report(args) -> int:
     root = project_root()
     path = build_index(root, {s: get_pipeline(s).title for s in PIPELINES})
     print(f"wrote {path} and the README's pipelines table")
+    return 0
+
+
+def cmd_warm(args) -> int:
+    from flows.warm import stop_all
+
+    print(f"stopped {stop_all()} warm runner(s)")
     return 0
 
 

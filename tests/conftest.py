@@ -16,6 +16,7 @@ QUIET = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false", "DVC_NO_ANALYTICS": "1", "ITERATIVE_DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "PAPERFLOWS_WARM_IDLE": "300",  # warm runners the tests start end soon after (and at session end)
 }
 os.environ.update(QUIET)
 for _name in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "PAPERFLOWS_DASK_ADDRESS", "PAPERFLOWS_ROOT"):
@@ -48,3 +49,10 @@ def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(root)
     monkeypatch.delenv("PAPERFLOWS_ROOT", raising=False)
     return root
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Warm runners started by the tests' `paperflows run` calls end with the session."""
+    from flows.warm import stop_all
+
+    stop_all()

@@ -46,10 +46,18 @@ def _wrong_length(items):
     return items[:-1]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_fan_out_returns_results_in_item_order(tmp_path, workers):
+def _ctx(workers):
     runtime = RuntimeParams(workers=workers, batch_size=3)
-    ctx = StepContext("p", "train", "smoke", None, runtime, None, 0, None, LocalExecutor(workers))
+    return StepContext("p", "train", "smoke", None, runtime, None, 0, None, LocalExecutor(workers))
+
+
+def test_fan_out_returns_results_in_item_order():
+    ctx = _ctx(1)
     assert ctx.fan_out(_square_all, range(10), "sq", cost=lambda x: 10 - x) == [x * x for x in range(10)]
     with pytest.raises(RuntimeError, match="returned 2 results for a batch of 3"):
         ctx.fan_out(_wrong_length, range(3), "bad")
+
+
+def test_fan_out_on_worker_processes_keeps_the_order():
+    items = [f"item-{i}" for i in range(10)]  # `list` is importable in the spawned workers
+    assert _ctx(2).fan_out(list, items, "identity", cost=len, key=lambda s: s[-1] in "02468") == items

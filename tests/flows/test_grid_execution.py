@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 METRICS = ["id_val_acc", "id_test_acc", "id_test_f1", "ood_acc_main", "ood_f1_main", "ood_acc_mean",
            "ood_acc_worst", "ood_acc_median"]
-SMALL_BATCHES = ["--set", "whyshift.grid.chunk_size=1"]
+SMALL_BATCHES = ["--set", "runtime.batch_size=1"]
 
 
 def results(root):

@@ -109,6 +109,7 @@ def test_failed_expectations_stop_the_run_and_keep_earlier_outputs(smoke_run, mo
         return frame
 
     monkeypatch.setattr(whyshift_data, "validation_frame", corrupted)
+    monkeypatch.setenv("PAPERFLOWS_WARM", "0")  # in this process, where the patch is
     monkeypatch.chdir(root)
     code = main(["run", "whyshift", "--profile", "smoke", "--step", "prepare"])
     err = capsys.readouterr().err

@@ -1,0 +1,254 @@
+"""A warm runner for ``paperflows run``: one long-lived process per environment that has already imported
+the platform stack (Prefect, MLflow, pandas, …) and holds the local Prefect API; each invocation is a
+``fork`` of it, so a run pays neither the imports nor the API start-up again.
+
+Why: those imports and the API start cost 5–10 s per invocation — paid by every `paperflows run` and by
+each of the ~20 DVC stages of a `dvc repro` — against steps of seconds to minutes. Each run still is its
+own process with its own Prefect flow run, tasks and MLflow runs; only start-up work is shared.
+
+Safety: the daemon imports third-party packages only, never this project's code, so every run imports
+``components``/``flows.cli`` afresh from disk (edits take effect at once). It is keyed by the Python
+executable, the installed packages (site-packages' mtime), this file and every PREFECT_/MLFLOW_/
+PAPERFLOWS_ setting, so another environment gets another daemon; it exits after
+``PAPERFLOWS_WARM_IDLE`` seconds (default 600) without runs. ``PAPERFLOWS_WARM=0`` runs in-process.
+``paperflows warm stop`` stops this environment's daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ENV_PREFIXES = ("PREFECT_", "MLFLOW_", "PAPERFLOWS_", "GX_", "DVC_", "DO_NOT_TRACK", "PYTHON")
+NOT_KEYED = ("PAPERFLOWS_WARM", "PAPERFLOWS_WARM_IDLE", "PAPERFLOWS_ROOT", "PYTHONPATH")
+PRELOAD = ("prefect", "prefect.flow_engine", "prefect.task_engine", "prefect.task_runners", "prefect.artifacts",
+           "mlflow", "mlflow.store.tracking.sqlalchemy_store", "pandas", "pyarrow.parquet", "yaml", "pydantic")
+START_TIMEOUT = 240.0
+
+
+def enabled(argv: list[str]) -> bool:
+    return argv[:1] == ["run"] and os.environ.get("PAPERFLOWS_WARM", "1") != "0" and hasattr(os, "fork")
+
+
+def key(env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ if env is None else env)
+    keyed = {k: v for k, v in env.items() if k.startswith(ENV_PREFIXES) and not k.startswith(NOT_KEYED)}
+    site = Path(sysconfig.get_paths()["purelib"])
+    payload = {"python": sys.executable, "site": site.stat().st_mtime_ns if site.exists() else 0,
+               "code": hashlib.sha1(Path(__file__).read_bytes()).hexdigest(), "env": keyed}
+    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def home() -> Path:
+    path = Path(tempfile.gettempdir()) / f"paperflows-warm-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------- client
+
+def run_warm(argv: list[str]) -> int | None:
+    """Run ``paperflows <argv>`` in a fork of this environment's daemon; ``None`` if no daemon could serve."""
+    k = key()
+    sock = _connect(home() / f"{k}.sock")
+    if sock is None:
+        sock = _start_daemon(k)
+        if sock is None:
+            return None
+    with sock:
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+        socket.send_fds(sock, [json.dumps(request).encode() + b"\n"], [0, 1, 2])
+        reader = sock.makefile("r")
+        first = reader.readline()
+        if not first:
+            return None
+        pid = json.loads(first)["pid"]
+        previous = {s: signal.signal(s, lambda signum, _f: _forward(pid, signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            line = reader.readline()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return json.loads(line)["exit"] if line else 1
+
+
+def stop_all() -> int:
+    stopped = 0
+    for path in home().glob("*.sock"):
+        sock = _connect(path)
+        if sock is not None:
+            with sock:
+                sock.sendall(b'{"stop": true}\n')
+                sock.makefile("r").readline()
+            stopped += 1
+    return stopped
+
+
+def _forward(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def _connect(path: Path) -> socket.socket | None:
+    if not path.exists():
+        return None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+def _start_daemon(k: str) -> socket.socket | None:
+    """Start the daemon (one at a time per key, under a lock) and wait until it listens."""
+    import fcntl
+
+    base = home()
+    with open(base / f"{k}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        sock = _connect(base / f"{k}.sock")
+        if sock is not None:
+            return sock
+        with contextlib.suppress(FileNotFoundError):
+            (base / f"{k}.sock").unlink()
+        log = open(base / f"{k}.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "flows.warm", k], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ))
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and proc.poll() is None:
+            sock = _connect(base / f"{k}.sock")
+            if sock is not None:
+                return sock
+            time.sleep(0.05)
+        return None
+
+
+# ---------------------------------------------------------------- daemon
+
+def serve(k: str) -> None:
+    """Start the Prefect API (unless one is configured), preload, listen; fork one child per run."""
+    base = home()
+    path = base / f"{k}.sock"
+    api = None
+    if not os.environ.get("PREFECT_API_URL"):
+        from flows._api import LocalPrefectAPI, prefect_home
+
+        api = LocalPrefectAPI(prefect_home() / "paperflows-api.log").start()  # boots while we import
+        os.environ["PREFECT_API_URL"] = api.url
+    try:
+        for name in PRELOAD:
+            __import__(name)
+        if api is not None:
+            api.wait()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(16)
+        _loop(listener, float(os.environ.get("PAPERFLOWS_WARM_IDLE", "600")))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        if api is not None:
+            api.stop()
+
+
+def _loop(listener: socket.socket, idle: float) -> None:
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+    last = time.monotonic()
+    while True:
+        for selected, _ in sel.select(timeout=0.05):
+            if selected.fileobj is listener:
+                conn, _ = listener.accept()
+                msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+                request = json.loads(msg.decode())
+                if request.get("stop"):
+                    conn.sendall(b'{"stopped": true}\n')
+                    conn.close()
+                    for pid in children:
+                        _forward(pid, signal.SIGTERM)
+                    return
+                pid = os.fork()
+                if pid == 0:
+                    _child(request, fds, listener, conn)  # never returns
+                for fd in fds:
+                    os.close(fd)
+                conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                children[pid] = conn
+                sel.register(conn, selectors.EVENT_READ, pid)
+            else:  # a client went away (killed): stop its run
+                pid = selected.data
+                if not selected.fileobj.recv(1):
+                    _forward(pid, signal.SIGTERM)
+                    sel.unregister(selected.fileobj)
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            conn = children.pop(pid)
+            with contextlib.suppress(KeyError, ValueError):
+                sel.unregister(conn)
+            with contextlib.suppress(OSError):
+                conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+            conn.close()
+            last = time.monotonic()
+        if not children and time.monotonic() - last > idle:
+            return
+
+
+def _child(request: dict, fds: list[int], listener: socket.socket, conn: socket.socket) -> None:
+    code = 1
+    try:
+        listener.close()
+        conn.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+        api = os.environ.get("PREFECT_API_URL")
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        if api and "PREFECT_API_URL" not in os.environ:
+            os.environ["PREFECT_API_URL"] = api  # the daemon's local API
+        os.environ["PAPERFLOWS_WARM"] = "0"  # this process runs the command itself
+        for name in [m for m in sys.modules if m.split(".")[0] in ("components", "flows") and m != "flows.warm"]:
+            del sys.modules[name]  # the project's code is imported afresh from disk by every run
+        from flows.cli import _drain_prefect_workers, main
+
+        try:
+            code = main(request["argv"])
+        finally:
+            _drain_prefect_workers()  # queued logs/events reach the API before the process ends
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
