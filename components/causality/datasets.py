@@ -51,11 +51,12 @@ def random_split(n: int, test_share: float, rng: np.random.Generator) -> np.ndar
 
 
 def ihdp(surface: str, rep: int, test_share: float, seed: int) -> pd.DataFrame:
-    """Hill's surface A/B from EconML; replication ``rep`` ≡ ``random_state=rep``. Column 0 (intercept) dropped."""
+    """Hill's surface A/B from EconML; replication ``rep`` ≡ ``random_state=seed + rep`` (seed 0: the usual
+    replications 0, 1, …; ``seed + 1000``: a disjoint block). Column 0 (intercept) dropped."""
     from econml.data import dgps
 
     fn = dgps.ihdp_surface_A if surface == "A" else dgps.ihdp_surface_B
-    y, t, x, tau = fn(random_state=rep)
+    y, t, x, tau = fn(random_state=seed + rep)
     split = random_split(len(y), test_share, np.random.default_rng([seed, rep]))
     return tidy(x[:, 1:], t, y, split, tau=np.asarray(tau, dtype=np.float64))
 

@@ -16,7 +16,7 @@ PairMethod = Literal["igci", "reci", "anm"]
 
 class IhdpParams(StrictModel):
     surface: Literal["A", "B"] = Field(description="Hill's response surface (A: constant effect 4, B: heterogeneous)")
-    reps: int = Field(ge=1, description="replications k = econml random_state k")
+    reps: int = Field(ge=1, description="replications k = 0..reps-1, drawn as econml random_state seed + k")
     methods: list[EffectMethod] = Field(min_length=1)
 
 
@@ -115,7 +115,6 @@ class EffectParams(StrictModel):
     cv: int = Field(2, ge=2, description="cross-fitting folds of DML / DR / causal forest")
     ps_clip: float = Field(gt=0, lt=0.5, description="propensity clipping [c, 1-c] for IPW and AIPW (DoWhy default 0.05)")
     representation: RepresentationParams
-    chunk_size: int = Field(ge=1, description="work units per batch handed to a worker")
 
     @field_validator("forest_trees")
     @classmethod

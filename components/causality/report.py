@@ -10,39 +10,50 @@ import pandas as pd
 from components.causality.datasets import NSW_EXPERIMENTAL_ATT
 from components.causality.discovery import LIBRARY as DISCOVERY_LIBRARY
 from components.causality.estimators import FAMILY
-from components.core.claims import Claim
+from components.core.claims import Claim, verdict_counts
 from components.core.io import read_json
 from components.core.reporting import Report, write_outputs
 
-CLAIM_KEYS = ("claim", "metric", "expected", "anchor", "observed", "verdict")
+CLAIM_KEYS = ("id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note")
 
 
 def build_report(ctx) -> None:
     import matplotlib
 
+    from components.core.stability import apply_stability, read_stability
+
     matplotlib.use("Agg")
-    ev, trained = ctx.paths.data / "evaluate", ctx.paths.data / "train"
-    claims_eval = read_json(ev / "claims_eval.json")
+    inputs = ctx.inputs
+    claims_eval = read_json(inputs["claims_eval"])
     claims = [Claim(**{k: c[k] for k in CLAIM_KEYS}) for c in claims_eval["claims"]]
-    summary, per_unit = _csv(ev / "effects_summary.csv"), _csv(ev / "effects.csv")
-    lalonde, discovery, pairs = _csv(ev / "lalonde.csv"), _csv(ev / "discovery.csv"), _csv(ev / "pairs.csv")
-    manifest = read_json(ctx.paths.data / "prepared" / "manifest.json")
+    summary, per_unit = _csv(inputs["effects_summary"]), _csv(inputs["effects"])
+    lalonde, discovery, pairs = _csv(inputs["lalonde"]), _csv(inputs["discovery"]), _csv(inputs["pairs"])
+    manifest = read_json(inputs["prepared"] / "manifest.json")
 
     rep = Report("Learning causality with data — effect-estimation and causal-discovery benchmark")
-    n_ok = {v: sum(c.verdict == v for c in claims) for v in ("reproduced", "not reproduced", "inconclusive")}
+    # counts as the table will show them (write_outputs turns verdicts that flipped in the stability check inconclusive)
+    n_ok = verdict_counts(apply_stability(claims, read_stability(inputs.get("stability"))))
+    n_checks = sum(c.kind != "claim" for c in claims)
+    n_not_run = sum(c.observed.startswith("not run:") for c in claims)
     rep.text(f"Profile **{ctx.profile}**, seed {ctx.params.seed}. The survey (Guo et al., ACM CSUR 2020) runs no "
              "experiments: its statements about which method family works under which assumptions are turned into "
              f"pre-registered checks on wheel-shipped real data and SCMs with known truth. Claims: {n_ok['reproduced']} "
-             f"reproduced, {n_ok['not reproduced']} not reproduced, {n_ok['inconclusive']} inconclusive; "
+             f"reproduced, {n_ok['not reproduced']} not reproduced, {n_ok['inconclusive']} inconclusive "
+             f"({n_not_run} of them not run yet); {n_checks} checks listed apart (not counted); "
              f"{claims_eval['errors']} estimator fits failed.")
     rep.heading("Claims")
     rep.claims(claims)
-    notes = [f"**{c['id']} ({c['verdict']})**: {c['note']}." for c in claims_eval["claims"]
-             if c["verdict"] != "reproduced" and c.get("note")]
-    if notes:
+    explained = [f"**{c['id']} ({c['verdict']})**: {c['explain']}." for c in claims_eval["claims"]
+                 if c["verdict"] != "reproduced" and c.get("explain")]
+    if explained:
         rep.heading("Why some claims are not reproduced", 3)
-        for note in notes:
-            rep.text(note)
+        for text in explained:
+            rep.text(text)
+    deviations = [f"**{c.id}**: {c.note}." for c in claims if c.kind == "claim" and c.note]
+    if deviations:
+        rep.heading("Rules that depart from the spec", 3)
+        for text in deviations:
+            rep.text(text)
     rep.text("Verdict rules: thresholds are fixed in `components/causality/claims.py` next to each anchor; "
              "'inconclusive' means neither the reproduce rule nor the refute rule fired, or the data is not in "
              "this profile. DirectLiNGAM is causal-learn's `FCMBased.lingam.DirectLiNGAM` (the `lingam` package "
@@ -51,7 +62,7 @@ def build_report(ctx) -> None:
     if not summary.empty:
         _effect_sections(rep, summary, per_unit, lalonde, claims_eval.get("jobs_policy_baselines", {}))
     if not discovery.empty:
-        _discovery_sections(rep, discovery, trained, ctx)
+        _discovery_sections(rep, discovery, inputs["graphs"], inputs["prepared"])
     if not pairs.empty:
         rep.heading("Bivariate direction (Tübingen pairs)")
         rep.text("cdt stores every pair cause-first, so each pair's orientation was flipped by a seeded coin; "
@@ -59,10 +70,8 @@ def build_report(ctx) -> None:
         rep.table(pairs.to_dict("records"), ["method", "correct", "pairs", "accuracy", "p_value", "errors"])
     rep.heading("Data provenance")
     rep.table([{"dataset": k, **{kk: v for kk, v in d.items()}} for k, d in manifest["datasets"].items()])
-    write_outputs(ctx.paths.reports, rep, claims, _metrics(summary, discovery, pairs, claims))
-    if ctx.run:
-        ctx.run.log_metrics({f"claims_{k.replace(' ', '_')}": v for k, v in n_ok.items()})
-    ctx.log(f"report with {len(claims)} claims: {n_ok}")
+    claims = write_outputs(ctx, rep, claims, _metrics(summary, discovery, pairs, n_ok))
+    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
 
 
 def _csv(path) -> pd.DataFrame:
@@ -82,7 +91,7 @@ def _primary_error(dataset_rows: pd.DataFrame) -> tuple[str, pd.Series]:
 def _effect_sections(rep: Report, summary: pd.DataFrame, per_unit: pd.DataFrame, lalonde: pd.DataFrame,
                      jobs_baselines: dict) -> None:
     rep.heading("Effect estimation")
-    rep.text("Tables give means over replications (IHDP: econml random_state k; ACIC: settings; SCMs: seeds; Jobs: "
+    rep.text("Tables give means over replications (IHDP: econml random_state seed + k; ACIC: settings; SCMs: seeds; Jobs: "
              "random splits) with normal-approximation 95 % half-widths (`_hw95`); claims use paired bootstrap "
              "CIs. √PEHE_out is on the held-out split (IHDP 75 of 747 units); ATE-only estimators predict a "
              "constant effect, so their √PEHE is that of a constant-effect model.")
@@ -170,7 +179,7 @@ def _lalonde(frame: pd.DataFrame):
     return fig
 
 
-def _discovery_sections(rep: Report, discovery: pd.DataFrame, trained, ctx) -> None:
+def _discovery_sections(rep: Report, discovery: pd.DataFrame, graphs_path, prepared) -> None:
     rep.heading("Causal discovery")
     agg = (discovery.groupby(["dataset", "algorithm"])
            .agg(n=("n", "first"), reps=("rep", "nunique"), shd=("shd", "mean"), shd_vs=("shd_vs", "first"),
@@ -193,11 +202,11 @@ def _discovery_sections(rep: Report, discovery: pd.DataFrame, trained, ctx) -> N
         from components.causality.data import load_truth
 
         best = sachs.sort_values("shd").iloc[0]
-        graphs = read_json(trained / "graphs.json")
+        graphs = read_json(graphs_path)
         learned = next(np.array(g["graph"]) for g in graphs
                        if g["dataset"] == "sachs" and g["algorithm"] == best.algorithm and g["status"] == "ok")
-        truth = load_truth(ctx.paths.data / "prepared", "sachs", 0)
-        names = read_json(ctx.paths.data / "prepared" / "discovery" / "sachs" / "meta.json")["variables"]
+        truth = load_truth(prepared, "sachs", 0)
+        names = read_json(prepared / "discovery" / "sachs" / "meta.json")["variables"]
         rep.figure("sachs_graph", _graph_compare(learned, truth, names, best.algorithm),
                    f"Sachs: graph learned by {best.algorithm} (lowest SHD, {int(best.shd)}) against the 18-edge "
                    "consensus graph. Green: correct direction; orange: reversed or undirected; red dashed: extra; "
@@ -260,9 +269,9 @@ def _graph_compare(learned: np.ndarray, truth: np.ndarray, names: list[str], alg
     return fig
 
 
-def _metrics(summary: pd.DataFrame, discovery: pd.DataFrame, pairs: pd.DataFrame, claims: list[Claim]) -> dict:
-    out: dict[str, float] = {f"claims_{v.replace(' ', '_')}": sum(c.verdict == v for c in claims)
-                             for v in ("reproduced", "not reproduced", "inconclusive")}
+def _metrics(summary: pd.DataFrame, discovery: pd.DataFrame, pairs: pd.DataFrame, counts: dict[str, int]) -> dict:
+    """Per (dataset, method) errors, discovery scores, pair accuracies and the verdict counts of ``claim`` rows."""
+    out: dict[str, float] = {f"claims_{v.replace(' ', '_')}": n for v, n in counts.items()}
     for r in summary.to_dict("records") if not summary.empty else []:
         for col in ("pehe_out_mean", "ate_err_mean", "att_err_mean", "policy_risk_mean"):
             if col in r:

@@ -1,5 +1,5 @@
-"""Train-step work units (effect × replication × method, graph × replication × algorithm, pair chunk × method),
-grouped into batches for ``ctx.executor.map``. Workers read the prepared files and return small results."""
+"""Train-step work units (effect × replication × method, graph × replication × algorithm, pair × method) for
+``ctx.fan_out``: each unit carries its params; workers read the prepared files and return small results."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-# rough relative costs (seconds per 1,000 rows) so batches are sorted big-first and workers finish together
+# rough relative costs (seconds per 1,000 rows): ``ctx.fan_out`` balances batches by them
 COST = {"tarnet": 8.0, "cfr": 9.0, "causal_forest": 1.5, "aipw": 1.2, "dml": 0.8, "dr_learner": 0.6,
         "ols": 0.5, "ps_match": 0.6, "ipw": 0.6, "x_learner": 0.6, "s_learner": 0.8, "t_learner": 0.3, "naive": 0.01,
         "pc": 0.3, "ges": 0.5, "direct_lingam": 0.5, "notears": 3.0, "anm": 0.3, "igci": 0.01, "reci": 0.02}
@@ -26,6 +27,7 @@ class EffectUnit:
     seed: int
     keep_tau: bool
     rows: int
+    params: Any  # EffectParams
 
     @property
     def cost(self) -> float:
@@ -40,6 +42,7 @@ class GraphUnit:
     algorithm: str
     seed: int
     rows: int
+    params: Any  # DiscoveryParams
 
     @property
     def cost(self) -> float:
@@ -49,34 +52,28 @@ class GraphUnit:
 @dataclass(frozen=True)
 class PairUnit:
     pairs_path: str
-    pairs: tuple[str, ...]
+    pair: str
     method: str
     seed: int
+    params: Any  # DiscoveryParams
 
     @property
     def cost(self) -> float:
-        return COST.get(self.method, 1.0) * len(self.pairs)
-
-
-@dataclass(frozen=True)
-class Batch:
-    units: tuple
-    effect_params: object
-    discovery_params: object
+        return COST.get(self.method, 1.0)
 
 
 def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=3)[-600:]}"
 
 
-def run_effect(unit: EffectUnit, params) -> dict:
+def run_effect(unit: EffectUnit) -> dict:
     from components.causality.data import load_effect_frame
     from components.causality.estimators import LIBRARY, run_estimator
 
     row = {"dataset": unit.dataset, "method": unit.method, "rep": unit.rep, "library": LIBRARY[unit.method]}
     frame = load_effect_frame(Path(unit.prepared), unit.dataset, unit.rep, unit.seed)
     try:
-        fit, seconds = run_estimator(unit.method, frame, params, unit.seed + unit.rep)
+        fit, seconds = run_estimator(unit.method, frame, unit.params, unit.seed + unit.rep)
     except Exception as exc:  # one failing estimator must not sink the benchmark: recorded, reported
         return {**row, "status": "error", "error": _error(exc), "runtime_s": float("nan"), "ate_hat": float("nan"),
                 "att_hat": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "tau": None}
@@ -84,7 +81,7 @@ def run_effect(unit: EffectUnit, params) -> dict:
             "ci_low": fit.ci_low, "ci_high": fit.ci_high, "tau": fit.tau if unit.keep_tau else None}
 
 
-def run_graph(unit: GraphUnit, params) -> dict:
+def run_graph(unit: GraphUnit) -> dict:
     from components.causality.data import discovery_dir
     from components.causality.discovery import ALGORITHMS
 
@@ -92,49 +89,42 @@ def run_graph(unit: GraphUnit, params) -> dict:
     row = {"dataset": unit.dataset, "algorithm": unit.algorithm, "rep": unit.rep}
     start = time.perf_counter()
     try:
-        graph = ALGORITHMS[unit.algorithm](x, params, unit.seed + unit.rep)
+        graph = ALGORITHMS[unit.algorithm](x, unit.params, unit.seed + unit.rep)
     except Exception as exc:
         return {**row, "status": "error", "error": _error(exc), "runtime_s": float("nan"), "graph": None}
     return {**row, "status": "ok", "error": "", "runtime_s": time.perf_counter() - start,
             "graph": np.asarray(graph, dtype=np.int64).tolist()}
 
 
-def run_pairs(unit: PairUnit, params) -> list[dict]:
+def run_pair(unit: PairUnit, frame: pd.DataFrame) -> dict:
+    """One pair's direction decision (+1: x → y, −1: y → x); ``frame`` is the long pairs table."""
     from components.causality.discovery import PAIR_METHODS
 
-    frame = pd.read_parquet(unit.pairs_path)
-    frame = frame[frame.pair.isin(unit.pairs)]
-    rows = []
-    for pair, group in frame.groupby("pair", sort=False):
-        start = time.perf_counter()
-        try:
-            decision = PAIR_METHODS[unit.method](group.x.to_numpy(), group.y.to_numpy(), params, unit.seed)
-            status, error = "ok", ""
-        except Exception as exc:
-            decision, status, error = 0, "error", _error(exc)
-        rows.append({"pair": pair, "method": unit.method, "decision": int(decision), "status": status,
-                     "error": error, "runtime_s": time.perf_counter() - start})
-    return rows
+    group = frame[frame.pair == unit.pair]
+    start = time.perf_counter()
+    try:
+        decision = PAIR_METHODS[unit.method](group.x.to_numpy(), group.y.to_numpy(), unit.params, unit.seed)
+        status, error = "ok", ""
+    except Exception as exc:
+        decision, status, error = 0, "error", _error(exc)
+    return {"pair": unit.pair, "method": unit.method, "decision": int(decision), "status": status, "error": error,
+            "runtime_s": time.perf_counter() - start}
 
 
-def run_batch(batch: Batch) -> list[tuple[str, object]]:
-    """Worker entry point (module level, picklable): ("effect" | "graph" | "pairs", result) per unit."""
+def run_units(units: list) -> list[tuple[str, dict]]:
+    """``ctx.fan_out`` entry (module level, picklable): ("effect" | "graph" | "pair", result) per unit."""
     import warnings
 
     warnings.filterwarnings("ignore")
+    pair_frames: dict[str, pd.DataFrame] = {}  # the pairs table, read once per batch
     out = []
-    for unit in batch.units:
+    for unit in units:
         if isinstance(unit, EffectUnit):
-            out.append(("effect", run_effect(unit, batch.effect_params)))
+            out.append(("effect", run_effect(unit)))
         elif isinstance(unit, GraphUnit):
-            out.append(("graph", run_graph(unit, batch.discovery_params)))
+            out.append(("graph", run_graph(unit)))
         else:
-            out.append(("pairs", run_pairs(unit, batch.discovery_params)))
+            if unit.pairs_path not in pair_frames:
+                pair_frames[unit.pairs_path] = pd.read_parquet(unit.pairs_path)
+            out.append(("pair", run_pair(unit, pair_frames[unit.pairs_path])))
     return out
-
-
-def make_batches(units: list, chunk_size: int, effect_params, discovery_params) -> list[Batch]:
-    """Round-robin over units sorted by cost: every batch gets a similar mix, so the two workers finish together."""
-    ordered = sorted(units, key=lambda u: -u.cost)
-    n_batches = max(1, -(-len(ordered) // chunk_size))
-    return [Batch(tuple(ordered[b::n_batches]), effect_params, discovery_params) for b in range(n_batches)]

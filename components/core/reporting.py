@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.core.claims import Claim, write_claims, write_metrics
+from components.core.claims import Claim, verdict_counts, write_claims, write_metrics
 from components.core.io import write_bytes, write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -80,7 +80,7 @@ class Report:
                 out += [f"![{value[1]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
             elif kind == "claims":
                 main, other = _split(value)
-                out += [_md_table(*_claim_cells(main)), ""]
+                out += [_md_table(*_claim_cells(main, _main_columns(main))), ""]
                 if other:
                     out += [f"**{OTHER_TITLE}**", "", _md_table(*_claim_cells(other, OTHER_COLUMNS)), ""]
         return "\n".join(out)
@@ -100,7 +100,7 @@ class Report:
                             f"<figcaption>{html.escape(value[1])}</figcaption></figure>")
             elif kind == "claims":
                 main, other = _split(value)
-                body.append(claims_html(main))
+                body.append(claims_html(main, _main_columns(main)))
                 if other:
                     body.append(f"<p><b>{OTHER_TITLE}</b></p>" + claims_html(other, OTHER_COLUMNS))
         return page(self.title, "\n".join(body))
@@ -115,7 +115,8 @@ def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str,
     """A report step's declared outputs: report.md/.html + figures, claims.json and metrics.json (DVC
     metrics, also logged to the step's run). Verdicts that flipped in the last stability check
     (``reports/<slug>/stability.json``) become *inconclusive* with the reason; the check's findings
-    are added to the report. Returns the claims as written."""
+    are added to the report; the verdict counts of the claim rows (after stability) join the metrics.
+    Returns the claims as written."""
     from components.core.stability import apply_stability, read_stability, stability_section
 
     stability = read_stability(ctx.inputs.get("stability"))
@@ -124,6 +125,9 @@ def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str,
     if not any(k == "claims" for k, _ in report.blocks):
         report.blocks.insert(0, ("claims", claims))
     stability_section(report, stability, claims, ctx.slug)
+    counts = verdict_counts(claims)
+    metrics = {**metrics, **{f"claims_{v.replace(' ', '_')}": n for v, n in counts.items()},
+               "checks_and_context": sum(c.kind != "claim" for c in claims)}
     report.write(ctx.outputs["report_md"].parent, figures=ctx.outputs["figures"])
     write_claims(ctx.outputs["claims"], claims)
     write_metrics(ctx.outputs["metrics"], metrics)
@@ -150,6 +154,11 @@ def claims_html(claims: list[Claim], columns: list[str] = CLAIM_COLUMNS) -> str:
     columns, cells = _claim_cells(claims, columns)
     classes = ["v-" + c.verdict.replace(" ", "-") for c in claims]
     return html_table(columns, cells, classes)
+
+
+def _main_columns(claims: list[Claim]) -> list[str]:
+    """The claim columns, plus ``note`` when some row carries one (e.g. a rule that departs from the spec)."""
+    return CLAIM_COLUMNS + (["note"] if any(c.note for c in claims) else [])
 
 
 def _split(claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:

@@ -60,7 +60,7 @@ def test_flexible_vs_linear_rule_uses_paired_ratios():
     assert C.flexible_beats_linear(frame, P)["verdict"] == "reproduced"
     worse = frame.assign(pehe_out=frame.pehe_out.where(frame.method != "tarnet", 9.0))
     row = C.flexible_beats_linear(worse, P)
-    assert row["verdict"] == "not reproduced" and "tarnet" in row["note"]
+    assert row["verdict"] == "not reproduced" and "tarnet" in row["explain"]
 
 
 def test_lingam_rule():
@@ -71,3 +71,40 @@ def test_lingam_rule():
 
     assert C.lingam_needs_nongaussian(table(0.95, 0.2))["verdict"] == "reproduced"
     assert C.lingam_needs_nongaussian(table(0.3, 0.4))["verdict"] == "not reproduced"
+
+
+def _ihdp_a(ols, flexible):
+    """√PEHE_out on ihdp_a: ``flexible`` maps method → value relative to OLS's, with a little per-rep noise."""
+    rows = [{"dataset": "ihdp_a", "method": "ols", "rep": r, "pehe_out": ols * (1 + 0.05 * r)} for r in range(5)]
+    rows += [{"dataset": "ihdp_a", "method": m, "rep": r, "pehe_out": v * (1 + 0.05 * ((r * 3) % 5))}
+             for m, v in flexible.items() for r in range(5)]
+    return pd.DataFrame(rows)
+
+
+def test_no_heterogeneity_contrast_rule_reaches_each_verdict():
+    assert C.no_heterogeneity_contrast(_ihdp_a(0.12, {"t_learner": 1.4, "x_learner": 0.7}), P)["verdict"] == "reproduced"
+    refuted = C.no_heterogeneity_contrast(_ihdp_a(1.0, {"t_learner": 0.3, "x_learner": 0.4}), P)
+    assert refuted["verdict"] == "not reproduced" and "t_learner" in refuted["explain"]
+    one_wins = C.no_heterogeneity_contrast(_ihdp_a(1.0, {"t_learner": 2.0, "causal_forest": 0.3}), P)
+    assert one_wins["verdict"] == "not reproduced"  # a single learner clearly better than OLS refutes it
+    tied = C.no_heterogeneity_contrast(_ihdp_a(1.0, {"t_learner": 2.0, "causal_forest": 0.98}), P)
+    assert tied["verdict"] == "inconclusive", tied["observed"]  # mean ℓ ≤ 0 for one, but its CI spans 0
+    missing = C.no_heterogeneity_contrast(pd.DataFrame(), P)
+    assert missing["id"] == "C3b" and missing["verdict"] == "inconclusive"
+
+
+def test_every_spec_claim_has_one_row_with_id_and_kind():
+    from components.core.claims import Claim
+
+    rows = C.evaluate_claims(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), P)
+    ids = [r["id"] for r in rows]
+    assert ids == ["C1", "C2", "C3a", "C3b", "C4", "C5", "C6a", "C6a-bias", "C6b", "C6c", "C6d", "C7", "C8", "C9",
+                   "C10", "C11", "C12", "C13", "C14", "C15", "C16"]
+    claims = [Claim(**{k: r[k] for k in ("id", "kind", "claim", "metric", "expected", "anchor", "observed",
+                                         "verdict", "note")}) for r in rows]  # a check without a note would raise
+    assert {c.id for c in claims if c.kind == "check"} == {"C1", "C6a-bias"}
+    assert all(c.verdict == "inconclusive" for c in claims)  # no data, no verdict
+    for cid in C.NOT_RUN:
+        row = rows[ids.index(cid)]
+        assert row["observed"].startswith("not run: ") and row["kind"] == "claim"
+    assert all(rows[ids.index(cid)]["note"] for cid in C.DEVIATIONS)  # changed rules are named in the row

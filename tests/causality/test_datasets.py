@@ -19,6 +19,16 @@ def test_ihdp_surface_b_shapes_and_catt(rep):
     assert (frame.split == "test").sum() == 75 and frame.tau.notna().all()
 
 
+def test_ihdp_replications_follow_the_seed_so_a_seed_block_is_disjoint():
+    """seed 0 gives the usual replications 0, 1, …; seed + 1000 (the stability check) draws other outcomes."""
+    from econml.data.dgps import ihdp_surface_B
+
+    base, other = ds.ihdp("B", 1, 0.1, seed=0), ds.ihdp("B", 1, 0.1, seed=1000)
+    np.testing.assert_array_equal(base.x_0, other.x_0)  # same covariates and treatment (the IHDP design)
+    assert not np.allclose(base.y, other.y) and not np.allclose(base.tau, other.tau)
+    np.testing.assert_allclose(other.y, ihdp_surface_B(random_state=1001)[0])
+
+
 def test_lalonde_experimental_and_naive_anchors():
     nsw, obs = ds.lalonde_frames()
     assert len(nsw) == 445 and nsw.treat.value_counts().to_dict() == {1: 185, 0: 260}

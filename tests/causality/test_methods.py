@@ -9,7 +9,7 @@ from components.causality.params import EffectParams, ScmKind
 
 EFFECT_PARAMS = EffectParams.model_validate({
     "xgb": {"n_estimators": 50, "max_depth": 3, "learning_rate": 0.1}, "forest_trees": 40, "cv": 2,
-    "ps_clip": 0.01, "chunk_size": 4,
+    "ps_clip": 0.01,
     "representation": {"hidden": 16, "layers": 1, "head_hidden": 8, "epochs": 30, "lr": 0.01,
                        "weight_decay": 0.0, "alpha": 1.0, "val_share": 0.2}})
 

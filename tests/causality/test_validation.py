@@ -57,4 +57,4 @@ def test_prepare_failure_keeps_earlier_outputs(tmp_path, monkeypatch):
     with pytest.raises(DataValidationError, match="expect_column_values_to_be_in_set"):
         run_pipeline(PIPELINE, "smoke", ["prepare"], overrides, root=root)
     assert manifest.read_bytes() == before
-    assert not list((root / "data/causality").glob(".prepared.*.tmp"))
+    assert not any((root / "data/causality/.staging").glob("*"))  # the staged outputs were discarded
