@@ -85,9 +85,14 @@ def run_warm(argv: list[str]) -> int | None:
         return json.loads(line)["exit"] if line else 1
 
 
-def stop_all() -> int:
+def stop_all(prefect_home: str | None = None) -> int:
+    """Stop this user's warm runners (only those serving ``prefect_home`` when given)."""
     stopped = 0
     for path in home().glob("*.sock"):
+        meta = path.with_suffix(".json")
+        if prefect_home is not None and (not meta.exists() or
+                                         json.loads(meta.read_text()).get("prefect_home") != prefect_home):
+            continue
         sock = _connect(path)
         if sock is not None:
             with sock:
@@ -164,15 +169,18 @@ def serve(k: str) -> None:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(path))
         listener.listen(16)
-        _loop(listener, float(os.environ.get("PAPERFLOWS_WARM_IDLE", "600")))
+        path.with_suffix(".json").write_text(json.dumps({"pid": os.getpid(),
+                                                         "prefect_home": os.environ.get("PREFECT_HOME")}))
+        _loop(listener, float(os.environ.get("PAPERFLOWS_WARM_IDLE", "600")), api)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        for leftover in (path, path.with_suffix(".json")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
         if api is not None:
             api.stop()
 
 
-def _loop(listener: socket.socket, idle: float) -> None:
+def _loop(listener: socket.socket, idle: float, api) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     children: dict[int, socket.socket] = {}
@@ -189,6 +197,8 @@ def _loop(listener: socket.socket, idle: float) -> None:
                     for pid in children:
                         _forward(pid, signal.SIGTERM)
                     return
+                if api is not None and (api.process is None or api.process.poll() is not None):
+                    api.start().wait()  # the local API died (e.g. killed): a new one on the same port
                 pid = os.fork()
                 if pid == 0:
                     _child(request, fds, listener, conn)  # never returns

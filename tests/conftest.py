@@ -55,4 +55,4 @@ def pytest_sessionfinish(session, exitstatus):
     """Warm runners started by the tests' `paperflows run` calls end with the session."""
     from flows.warm import stop_all
 
-    stop_all()
+    stop_all(os.environ.get("PREFECT_HOME"))  # this session's runners only

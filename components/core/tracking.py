@@ -7,6 +7,7 @@ the CLI, inside Prefect task threads and in worker processes.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import urllib.error
@@ -134,7 +135,7 @@ class TrackedRun:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None]
+        items = [Metric(metric_name(k), float(v), now, step) for k, v in metrics.items() if v is not None]
         for i in range(0, len(items), 1000):
             self.client.log_batch(self.run_id, metrics=items[i:i + 1000])
 
@@ -155,6 +156,11 @@ class TrackedRun:
 
     def finish(self, status: str = "FINISHED") -> None:
         self.client.set_terminated(self.run_id, status=status)
+
+
+def metric_name(name: str) -> str:
+    """MLflow accepts letters, digits, ``_ - . / `` and spaces in names; anything else becomes ``_``."""
+    return re.sub(r"[^\w\-./ ]", "_", name)
 
 
 def _param_value(value: Any) -> str:

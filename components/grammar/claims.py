@@ -25,6 +25,29 @@ G6_MAX_PRECISION, G6_MAX_LIFT = 0.5, 1.5       # anchor ragas_eval: 0.190 (faith
 G7_MIN_DACC, G7_ROB_FRACTION = 0.05, 0.5
 
 
+# Rows that cannot count as a reproduction (issue 16): kind and the one-line reason. Every other row is a claim.
+NOT_COUNTED = {
+    "G1-any": ("context", "added after G1 failed on its pre-registered system: it searches every system for the "
+                          "effect, with no adjustment for the number of systems tried"),
+    "G1b": ("check", "a property of the metric: robustness is computed over competent groups only, so resampling "
+                     "gap-group examples cannot change it"),
+    "G3": ("check", "the oracle reader cannot err on a correctly retrieved document, so under the closed-domain rule "
+                    "the errors of keyword+oracle are retrieval failures by construction"),
+    "G3b": ("check", "the brittle reader is built to miss non-canonical synonyms, and the diagnosis compares the "
+                     "same retrieved ids: with sound bm25 retrieval its errors are generator errors by construction"),
+    "G4": ("check", "the attribution rules read the injected defects and true document ids the truth is built from "
+                    "(validation mode), so with rule readers the scores are largely by construction"),
+    "G5": ("check", "a missing document can never be retrieved, so its group is a gap group under the closed-domain "
+                    "rule, and the db_missing rule reads the same missing-document list"),
+}
+
+
+def _claim(cid: str, **fields) -> Claim:
+    """A row with its spec id; kind and note from ``NOT_COUNTED`` (a ``claim`` when not listed there)."""
+    kind, note = NOT_COUNTED.get(cid, ("claim", ""))
+    return Claim(id=cid, kind=kind, note=note, **fields)
+
+
 @dataclass
 class Inputs:
     metrics: pd.DataFrame
@@ -45,9 +68,9 @@ def _frame(inp: Inputs, system: str, name: str) -> pd.DataFrame | None:
     return pd.DataFrame(load_jsonl(path)) if path.exists() else None
 
 
-def _missing(claim: str, metric: str, expected: str, anchor: str, why: str) -> tuple[Claim, dict]:
-    return Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=f"n/a ({why})",
-                 verdict="inconclusive"), {}
+def _missing(cid: str, claim: str, metric: str, expected: str, anchor: str, why: str) -> tuple[Claim, dict]:
+    return _claim(cid, claim=claim, metric=metric, expected=expected, anchor=anchor, observed=f"not run: {why}",
+                  verdict="inconclusive"), {}
 
 
 def g1(inp: Inputs, system: str = "keyword+learned") -> tuple[Claim, dict]:
@@ -57,15 +80,15 @@ def g1(inp: Inputs, system: str = "keyword+learned") -> tuple[Claim, dict]:
     anchor = "Spider open unbalanced: Acc 0.3476 vs 0.3463, Rob 0.6699 vs 0.5189 (Δacc 0.001, Δrob 0.151)"
     s, l = _frame(inp, system, "short_unbalanced"), _frame(inp, system, "long_unbalanced")
     if s is None or l is None:
-        return _missing(claim, metric, expected, anchor, f"{system} not evaluated")
+        return _missing("G1", claim, metric, expected, anchor, f"{system} not evaluated")
     dacc = evaluation.paired_delta(s, l, "accuracy", inp.reps, inp.seed)
     drob = evaluation.paired_delta(s, l, "robustness", inp.reps, inp.seed)
     ok = drob["value"] >= G1_MIN_DROB and drob["lo"] > 0 and abs(dacc["value"]) <= G1_ACC_FRACTION * drob["value"]
     refuted = drob["hi"] < G1_MIN_DROB or abs(dacc["value"]) > G1_ACC_FRACTION * max(drob["hi"], 0)
     obs = (f"Δacc {dacc['value']:.3f} [{dacc['lo']:.3f}, {dacc['hi']:.3f}], "
            f"Δrob {drob['value']:.3f} [{drob['lo']:.3f}, {drob['hi']:.3f}]")
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(ok, refuted)), {"g1_dacc": dacc["value"], "g1_drob": drob["value"]})
+    return (_claim("G1", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(ok, refuted)), {"g1_dacc": dacc["value"], "g1_drob": drob["value"]})
 
 
 def g1_any(inp: Inputs) -> tuple[Claim, dict]:
@@ -85,8 +108,8 @@ def g1_any(inp: Inputs) -> tuple[Claim, dict]:
         if drob["value"] >= G1_MIN_DROB and drob["lo"] > 0 and abs(dacc["value"]) <= G1_ACC_FRACTION * drob["value"]:
             hits.append(f"{system} (Δacc {dacc['value']:.3f}, Δrob {drob['value']:.3f})")
     obs = f"{len(hits)}/{total}: " + ("; ".join(hits) if hits else "none")
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(bool(hits), total > 0 and not hits)), {"g1_any_systems": float(len(hits))})
+    return (_claim("G1-any", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(bool(hits), total > 0 and not hits)), {"g1_any_systems": float(len(hits))})
 
 
 def g1b(inp: Inputs, system: str = "keyword+learned") -> tuple[Claim, dict]:
@@ -95,7 +118,7 @@ def g1b(inp: Inputs, system: str = "keyword+learned") -> tuple[Claim, dict]:
     expected, anchor = "ΔRob = 0 exactly; ΔAcc ≠ 0 when #gap > 0", "metric property behind H2 (test_metric.py toy)"
     f = _frame(inp, system, "long_balanced")
     if f is None:
-        return _missing(claim, metric, expected, anchor, f"{system} not evaluated")
+        return _missing("G1b", claim, metric, expected, anchor, f"{system} not evaluated")
     ms = [evaluation.metrics(evaluation.resample_gap(f, k, inp.seed)) for k in (0.3, 1.0, 2.0)]
     rob = [m["robustness"] for m in ms]
     acc = [m["accuracy"] for m in ms]
@@ -103,8 +126,8 @@ def g1b(inp: Inputs, system: str = "keyword+learned") -> tuple[Claim, dict]:
     drob = max(rob) - min(rob) if all(math.isfinite(r) for r in rob) else math.nan
     ok = drob < 1e-12 and (n_gap == 0 or max(acc) - min(acc) > 0)
     obs = f"Rob {', '.join(f'{r:.4f}' for r in rob)}; Acc {', '.join(f'{a:.4f}' for a in acc)}; #gap {int(n_gap)}"
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(ok, not ok)), {"g1b_rob_range": drob, "g1b_acc_range": max(acc) - min(acc)})
+    return (_claim("G1b", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(ok, not ok)), {"g1b_rob_range": drob, "g1b_acc_range": max(acc) - min(acc)})
 
 
 def g2(inp: Inputs) -> tuple[Claim, dict]:
@@ -124,8 +147,8 @@ def g2(inp: Inputs) -> tuple[Claim, dict]:
         oks.append(d["value"] >= G2_MIN_DROB and d["lo"] > 0)
         refs.append(d["hi"] < G2_MIN_DROB)
         vals[f"g2_drob_{system.replace('+', '_')}"] = d["value"]
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed="; ".join(parts),
-                  verdict=verdict(all(oks), any(refs))), vals)
+    return (_claim("G2", claim=claim, metric=metric, expected=expected, anchor=anchor, observed="; ".join(parts),
+                   verdict=verdict(all(oks), any(refs))), vals)
 
 
 def g3(inp: Inputs) -> tuple[Claim, dict]:
@@ -134,11 +157,11 @@ def g3(inp: Inputs) -> tuple[Claim, dict]:
     expected, anchor = f"≥ {G3_MIN_SHARE}", "Spider long: 139/140 = 0.99 (short 67/68)"
     r = _row(inp.metrics, "keyword+oracle", "long", "balanced")
     if r is None or not math.isfinite(r["retrieval_failure_share"]):
-        return _missing(claim, metric, expected, anchor, "keyword+oracle long has no non-robust errors")
+        return _missing("G3", claim, metric, expected, anchor, "keyword+oracle long has no non-robust errors")
     v = float(r["retrieval_failure_share"])
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor,
-                  observed=f"{v:.3f} ({int(r['n_non_robust'])} non-robust groups)",
-                  verdict=verdict(v >= G3_MIN_SHARE, v < G3_MIN_SHARE)), {"g3_retrieval_share": v})
+    return (_claim("G3", claim=claim, metric=metric, expected=expected, anchor=anchor,
+                   observed=f"{v:.3f} ({int(r['n_non_robust'])} non-robust groups)",
+                   verdict=verdict(v >= G3_MIN_SHARE, v < G3_MIN_SHARE)), {"g3_retrieval_share": v})
 
 
 def g3b(inp: Inputs) -> tuple[Claim, dict]:
@@ -148,12 +171,12 @@ def g3b(inp: Inputs) -> tuple[Claim, dict]:
     anchor = "operationalised by the project (paper: H4 by contrast)"
     r = _row(inp.metrics, "bm25+brittle", "short", "balanced")
     if r is None:
-        return _missing(claim, metric, expected, anchor, "bm25+brittle not evaluated")
+        return _missing("G3b", claim, metric, expected, anchor, "bm25+brittle not evaluated")
     top1, v = float(r["top1_retrieval_accuracy"]), float(r["generator_share"])
     pre = top1 >= G3B_PRECONDITION_TOP1
     obs = f"{v:.3f}; bm25 top-1 on short {top1:.3f}"
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(pre and v >= G3_MIN_SHARE, pre and v < G3_MIN_SHARE)),
+    return (_claim("G3b", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(pre and v >= G3_MIN_SHARE, pre and v < G3_MIN_SHARE)),
             {"g3b_generator_share": v, "g3b_bm25_top1_short": top1})
 
 
@@ -177,12 +200,12 @@ def g4(inp: Inputs) -> tuple[Claim, dict]:
                     n_r[m] = n_r.get(m, 0) + v["n_true"]
             worst = min(worst, (min(d["macro_precision"], d["macro_recall"]), f"{system} {name}"))
     if not n_p:
-        return _missing(claim, metric, expected, anchor, "no attributions")
+        return _missing("G4", claim, metric, expected, anchor, "no attributions")
     p = float(np.mean([hit_p[m] / n_p[m] for m in n_p]))
     r = float(np.mean([hit_r[m] / n_r[m] for m in n_r]))
     obs = f"P {p:.3f}, R {r:.3f} (worst single set: {worst[0]:.3f}, {worst[1]})"
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(p >= G4_MIN_PR and r >= G4_MIN_PR, p < G4_MIN_PR or r < G4_MIN_PR)),
+    return (_claim("G4", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(p >= G4_MIN_PR and r >= G4_MIN_PR, p < G4_MIN_PR or r < G4_MIN_PR)),
             {"g4_macro_precision": p, "g4_macro_recall": r, "g4_worst_set": worst[0]})
 
 
@@ -196,11 +219,11 @@ def g5(inp: Inputs) -> tuple[Claim, dict]:
             if d["n_missing_doc_groups"]:
                 shares.append((d["missing_doc_recovered"] / d["n_missing_doc_groups"], f"{system} {name}"))
     if not shares:
-        return _missing(claim, metric, expected, anchor, "no missing-document groups (defect fraction 0)")
+        return _missing("G5", claim, metric, expected, anchor, "no missing-document groups (defect fraction 0)")
     low = min(shares)
     obs = f"min {low[0]:.3f} over {len(shares)} system × set ({low[1]})"
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(low[0] >= G5_SHARE, low[0] < G5_SHARE)), {"g5_min_share": low[0]})
+    return (_claim("G5", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(low[0] >= G5_SHARE, low[0] < G5_SHARE)), {"g5_min_share": low[0]})
 
 
 def g6(inp: Inputs) -> tuple[Claim, dict]:
@@ -222,8 +245,8 @@ def g6(inp: Inputs) -> tuple[Claim, dict]:
             parts.append(f"{system} {proxy}: P {s['precision']:.3f}, R {s['recall']:.3f}, lift {s['lift']:.2f}")
             vals[f"g6_{system.replace('+', '_')}_{proxy}_precision"] = s["precision"]
         parts.append(f"{system} reference-based P {b['reference_based']['precision']:.2f} (1 by construction)")
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed="; ".join(parts),
-                  verdict=verdict(all(oks), not all(oks))), vals)
+    return (_claim("G6", claim=claim, metric=metric, expected=expected, anchor=anchor, observed="; ".join(parts),
+                   verdict=verdict(all(oks), not all(oks))), vals)
 
 
 def g7(inp: Inputs) -> tuple[Claim, dict]:
@@ -242,10 +265,10 @@ def g7(inp: Inputs) -> tuple[Claim, dict]:
         hits += hit
         parts.append(f"{system}: ΔAcc {da:.3f}, ΔRob {dr:.3f}")
     if not n:
-        return _missing(claim, metric, expected, anchor, "no oracle-reader systems")
+        return _missing("G7", claim, metric, expected, anchor, "no oracle-reader systems")
     obs = f"{hits}/{n} systems; " + "; ".join(parts)
-    return (Claim(claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
-                  verdict=verdict(hits > n / 2, hits <= n / 2)), {"g7_systems": float(hits)})
+    return (_claim("G7", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(hits > n / 2, hits <= n / 2)), {"g7_systems": float(hits)})
 
 
 def all_claims(inp: Inputs) -> tuple[list[Claim], dict[str, float]]:

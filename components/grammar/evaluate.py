@@ -1,4 +1,4 @@
-"""The evaluate step: retrieval per retriever (cached), RAG systems fanned out in batches, aggregation
+"""The evaluate step: retrieval per retriever, RAG systems fanned out (one reader per batch), aggregation
 into metrics.csv / diagnosis.json / reference_free.json, nested MLflow runs per system, optional
 real-LLM arm and the interoperability re-scoring."""
 
@@ -12,16 +12,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.core.io import atomic_dir, write_json, write_text
+from components.core.io import write_json, write_text
 from components.grammar import evaluation
 from components.grammar.jsonl import load_jsonl
-from components.grammar.rag import SystemBatch, run_batch
+from components.grammar.rag import SystemJob, run_systems
 from components.grammar.retrievers import DenseRetriever, rank
+
+LLM_CACHE = "llm_cache"  # under data/grammar/: LLM replies kept across runs (not a declared output)
+COSTLY_READERS = {"learned": 4.0, "llm": 8.0}  # relative cost of a system by reader (rule readers: 1)
 
 
 def retrieve_all(prepared: Path, train_dir: Path, retrievers: list[str], attributes: list[str], depth: int,
                  out: Path) -> dict[str, float]:
-    """Top-``depth`` (doc, score) per query for every retriever, written to ``retrieval/<name>.json``."""
+    """Top-``depth`` (doc, score) per query for every retriever, written to ``out/<name>.json``."""
     doc_ids = json.loads((train_dir / "indexes" / "doc_ids.json").read_text())
     examples = [e for a in attributes for e in load_jsonl(prepared / f"qa_{a}_balanced.jsonl")]
     queries = [e["query"] for e in examples]
@@ -35,48 +38,51 @@ def retrieve_all(prepared: Path, train_dir: Path, retrievers: list[str], attribu
         else:
             retriever = pickle.loads((train_dir / "indexes" / f"{name}.pkl").read_bytes())
         ranked = rank(retriever.scores(queries), doc_ids, depth)
-        write_json(out / "retrieval" / f"{name}.json", {e["example_id"]: r for e, r in zip(examples, ranked)})
+        write_json(out / f"{name}.json", {e["example_id"]: r for e, r in zip(examples, ranked)})
         ok = [r[0][0] in e["true_doc_ids"] for e, r in zip(examples, ranked) if e["true_doc_ids"][0] in doc_ids]
         top1[name] = float(np.mean(ok))
     return top1
 
 
-def system_batches(p, prepared: Path, train_dir: Path, out: Path) -> list[SystemBatch]:
-    """Systems grouped by reader (a model loads once per batch), at most ``batch_systems`` per batch."""
-    size = p.evaluate.batch_systems
-    batches = []
-    for reader in p.evaluate.readers:
-        rs = p.retrieval.retrievers
-        for i in range(0, len(rs), size):
-            batches.append(SystemBatch(tuple(rs[i:i + size]), reader, str(prepared), str(train_dir), str(out),
-                                       p.model_dump()))
-    # costly readers first so both workers finish together
-    return sorted(batches, key=lambda b: {"learned": 0, "llm": 0}.get(b.reader, 1))
+def system_jobs(p, prepared: Path, train_dir: Path, retrieval: Path, results: Path, cache: Path) -> list[SystemJob]:
+    """Every (retriever, reader) system; costly readers first so their batches start early."""
+    jobs = [SystemJob(r, reader, str(prepared), str(train_dir), str(retrieval), str(results), str(cache),
+                      p.model_dump())
+            for reader in p.evaluate.readers for r in p.retrieval.retrievers]
+    return sorted(jobs, key=lambda j: -COSTLY_READERS.get(j.reader, 1.0))
 
 
-def run_evaluation(ctx, prepared: Path, train_dir: Path) -> None:
+def run_evaluation(ctx) -> None:
     p = ctx.params
-    with atomic_dir(ctx.paths.data / "evaluate") as out:
-        depth = max(p.retrieval.top_k, 3)
-        top1 = retrieve_all(prepared, train_dir, p.retrieval.retrievers, p.queries.attributes, depth, out)
-        results = [s for batch in ctx.executor.map(run_batch, system_batches(p, prepared, train_dir, out), "systems")
-                   for s in batch]
-        rows = [r for r in results if "baselines" not in r]
-        baselines = {r["system"]: r["baselines"] for r in results if "baselines" in r}
-        frame = metrics_frame(rows)
-        write_text(out / "metrics.csv", frame.to_csv(index=False))
-        diagnosis = diagnose(out, p)
-        write_json(out / "diagnosis.json", diagnosis)
-        write_json(out / "reference_free.json", baselines)
-        write_json(out / "retrieval_top1.json", top1)
-        if p.llm_arm.enabled:
-            from components.grammar.llm_arm import run_llm_arm
+    prepared, train_dir = ctx.inputs["prepared"], ctx.inputs["train"]
+    retrieval, results_dir = ctx.outputs["retrieval"], ctx.outputs["results"]
+    cache = ctx.paths.data / LLM_CACHE  # created by the first LLM cache that saves (rules backends need none)
+    depth = max(p.retrieval.top_k, 3)
+    top1 = retrieve_all(prepared, train_dir, p.retrieval.retrievers, p.queries.attributes, depth, retrieval)
+    jobs = system_jobs(p, prepared, train_dir, retrieval, results_dir, cache)
+    per_system = ctx.fan_out(run_systems, jobs, "systems", cost=lambda j: COSTLY_READERS.get(j.reader, 1.0),
+                             key=lambda j: j.reader)  # a batch = systems of one reader (the model loads once)
+    results = [s for summaries in per_system for s in summaries]
+    rows = [r for r in results if "baselines" not in r]
+    baselines = {r["system"]: r["baselines"] for r in results if "baselines" in r}
+    frame = metrics_frame(rows)
+    write_text(ctx.outputs["metrics"], frame.to_csv(index=False))
+    diagnosis = diagnose(results_dir, p)
+    write_json(ctx.outputs["diagnosis"], diagnosis)
+    write_json(ctx.outputs["reference_free"], baselines)
+    write_json(ctx.outputs["retrieval_top1"], top1)
+    arm: dict = {}  # {} = the arm is disabled (grammar.llm_arm.enabled)
+    if p.llm_arm.enabled:
+        from components.grammar.llm_arm import run_llm_arm
 
-            write_json(out / "llm_arm.json", run_llm_arm(p, prepared, out))
-        if p.interop.import_dir:
-            from components.grammar.interop import rescore_dir
+        arm = run_llm_arm(p, prepared, retrieval, cache)
+    write_json(ctx.outputs["llm_arm"], arm)
+    interop: dict = {}  # {} = nothing to re-score (grammar.interop.import_dir unset)
+    if p.interop.import_dir:
+        from components.grammar.interop import rescore_dir
 
-            write_json(out / "interop.json", rescore_dir(Path(p.interop.import_dir)))
+        interop = rescore_dir(Path(p.interop.import_dir))
+    write_json(ctx.outputs["interop"], interop)
     log_systems(ctx, frame, diagnosis)
     ctx.log(f"{frame['system'].nunique()} systems × {len(p.queries.attributes)} attributes × 2 balances; "
             f"top-1 retrieval accuracy {', '.join(f'{k} {v:.2f}' for k, v in top1.items())}")
@@ -90,10 +96,10 @@ def metrics_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(flat).sort_values(["system", "attribute", "balance"]).reset_index(drop=True)
 
 
-def diagnose(out: Path, p) -> dict:
+def diagnose(results: Path, p) -> dict:
     """Group-level attribution vs the injected/observed truth, per system and query set (balanced)."""
     result = {}
-    for system_dir in sorted((out / "results").iterdir()):
+    for system_dir in sorted(results.iterdir()):
         per_set = {}
         for attr in p.queries.attributes:
             for balance in ("balanced", "unbalanced"):

@@ -57,14 +57,15 @@ def generate(p, db_path: Path, train_db_path: Path, llm) -> Generated:
         problems = templates.check_constraints(t)
         if problems:
             raise queries.TemplateError(f"{t.id} violates {problems}")
-    texts = text_templates_for(llm, sql, q.attributes, q.K, q.paraphrase_seed)
+    # every draw derives from grammar.seed, so another seed block (the stability check) changes them all
+    texts = text_templates_for(llm, sql, q.attributes, q.K, derive_seed(p.seed, "paraphrase", q.paraphrase_seed))
     examples, fill_log = queries.populate(db_path, sql, texts, q.K, p.seed)
     chosen = documents.choose_defects(rows, p.defects, p.seed)
     docs = documents.render_documents(rows, chosen, p.seed)
     causes = defect_groups(examples, chosen)
     defects = {**chosen, "groups": {g: c for g, c in sorted(causes.items())}}
     unbalanced = queries.unbalanced_ids(examples, {g for g, c in causes.items() if c}, q.keep, q.K,
-                                        q.unbalanced_seed)
+                                        derive_seed(p.seed, "unbalanced", q.unbalanced_seed))
     reader_pairs = reader_training_pairs(train_db_path, train_rows, sql, texts, q.K, p.seed)
     return Generated(rows, train_rows, sql, texts, examples, unbalanced, docs, defects, reader_pairs, fill_log)
 

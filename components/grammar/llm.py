@@ -68,15 +68,12 @@ class RulesLLM:
 class LLMCache:
     """Replies keyed by sha256 of (role, backend, model, messages, n, temperature, seed); a JSON file."""
 
-    def __init__(self, path: Path | None = None, previous: Path | None = None):
-        """Replies from ``path`` (or, when absent, from ``previous``: the last run's copy of an output
-        folder that is rebuilt atomically), saved back to ``path``."""
+    def __init__(self, path: Path | None = None):
+        """Replies from ``path`` when it exists (a cache folder kept across runs), saved back to ``path``."""
         self.path = path
         self.entries: dict[str, list[str]] = {}
-        for source in (path, previous):
-            if source is not None and Path(source).exists():
-                self.entries = json.loads(Path(source).read_text(encoding="utf-8"))
-                break
+        if path is not None and Path(path).exists():
+            self.entries = json.loads(Path(path).read_text(encoding="utf-8"))
         self.hits = self.misses = 0
 
     @staticmethod
@@ -185,8 +182,10 @@ class SmolLM2Completion:
             from transformers import AutoModelForCausalLM, AutoTokenizer
             from transformers.utils import logging as hf_logging
 
+            from components.core.execution import threads
+
             hf_logging.set_verbosity_error()
-            torch.set_num_threads(1)
+            torch.set_num_threads(threads())  # 1 per process (the stability check may raise it)
             path = self.package_dir()
             self._tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
             self._model = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF,

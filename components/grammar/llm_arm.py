@@ -14,15 +14,16 @@ from components.grammar.llm import LLMCache, make_llm
 from components.grammar.jsonl import load_jsonl
 
 
-def run_llm_arm(p, prepared: Path, out: Path) -> dict:
+def run_llm_arm(p, prepared: Path, retrieval: Path, cache_dir: Path) -> dict:
+    """Per attribute: the arm's metrics; bm25's ranking from ``retrieval`` (true ids when bm25 is not run);
+    LLM replies cached in ``cache_dir`` (kept across runs)."""
     import pandas as pd
 
     arm = p.llm_arm
     docs = {d["doc_id"]: d["text"] for d in load_jsonl(prepared / "documents.jsonl")}
-    cache = LLMCache(out / "llm_arm_cache.json", previous=prepared.parent / "evaluate" / "llm_arm_cache.json")
+    cache = LLMCache(cache_dir / "llm_arm_cache.json")
     llm = make_llm(arm.backend, p.llm, cache)
-    ranked = json.loads((out / "retrieval" / "bm25.json").read_text()) if (out / "retrieval" / "bm25.json").exists() \
-        else None
+    ranked = json.loads((retrieval / "bm25.json").read_text()) if (retrieval / "bm25.json").exists() else None
     result = {}
     for attr in p.queries.attributes:
         examples = load_jsonl(prepared / f"qa_{attr}_balanced.jsonl")

@@ -49,9 +49,9 @@ class QueryParams(StrictModel):
     attributes: list[Attribute] = Field(min_length=2, description="contrastive linguistic attributes")
     long_min_words: int = Field(30, ge=10)
     distractor_entity_prob: float = Field(0.2, ge=0, le=1, description="long background names another entity")
-    paraphrase_seed: int = 0
+    paraphrase_seed: int = Field(0, description="offset: paraphrase draws derive from (grammar.seed, this)")
     keep: Keep
-    unbalanced_seed: int = 0
+    unbalanced_seed: int = Field(0, description="offset: unbalanced subsampling derives from (grammar.seed, this)")
 
     @field_validator("templates", "attributes")
     @classmethod
@@ -117,7 +117,6 @@ class EvaluateParams(StrictModel):
     bootstrap: int = Field(1000, ge=10, description="group-bootstrap replicates for 95% CIs")
     consistency_samples: int = Field(4, ge=2, description="SelfCheck-style samples per query")
     consistency_temperature: float = Field(0.5, gt=0, description="softmax temperature of stochastic retrieval")
-    batch_systems: int = Field(4, ge=1, description="RAG systems per worker task")
     baseline_groups: int = Field(60, ge=1, description="groups (seeded sample) the reference-free baselines score")
 
 

@@ -1,5 +1,6 @@
 """RAG systems = (retriever, reader): retrieval for every query, reading, judging with the closed-domain
-rule, tagging, diagnosis and the reference-free baselines for one batch of systems (one worker task)."""
+rule, tagging, diagnosis and the reference-free baselines; ``run_systems`` is the fan-out entry (one batch =
+systems of one reader, so a model loads once per batch)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,21 @@ BASELINE_SYSTEMS = ("keyword+oracle", "keyword+learned")
 
 
 @dataclass(frozen=True)
-class SystemBatch:
-    retrievers: tuple[str, ...]
+class SystemJob:
+    """One RAG system to evaluate: where its inputs are, where it writes, and the (dumped) params."""
+
+    retriever: str
     reader: str
     prepared: str
     train: str
-    out: str
+    retrieval: str  # ranked documents per retriever (<retriever>.json), written earlier in the step
+    results: str  # per-example results, written here (<system>/<attribute>_<balance>.jsonl)
+    cache: str  # LLM reply caches (outside the declared outputs, so a rerun replays them)
     params: dict
+
+    @property
+    def system(self) -> str:
+        return f"{self.retriever}+{self.reader}"
 
 
 class LearnedReader:
@@ -36,9 +45,10 @@ class LearnedReader:
     def __init__(self, train_dir: Path):
         import torch
 
+        from components.core.execution import threads
         from components.grammar.learned_reader import make_module
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(threads())  # 1 per process (the stability check may raise it)
         meta = json.loads((train_dir / "reader_b_vocab.json").read_text())
         self.vocab, self.cfg = meta["vocab"], meta["config"]
         cfg = type("Cfg", (), self.cfg)
@@ -103,61 +113,63 @@ def score_set(frame: pd.DataFrame, reps: int, seed: int, rule: bool = True) -> t
     return f, out
 
 
-def judge_all(frame: pd.DataFrame, p: dict, out: Path, tag: str) -> list[bool]:
+def judge_all(frame: pd.DataFrame, p: dict, cache_dir: Path, tag: str) -> list[bool]:
     """Normalised match (rules) or the configured LLM judge (cached)."""
     if p["llm"]["judge"] == "rules":
         return [normalised_match(a, r) for a, r in zip(frame["answer"], frame["response"])]
     from components.grammar.llm import LLMCache, make_llm
     from components.grammar.params import LlmParams
 
-    name = f"llm_cache_judge_{tag}.json"  # one file per worker task
-    cache = LLMCache(out / name, previous=out.parent / "evaluate" / name)
+    cache = LLMCache(cache_dir / f"llm_cache_judge_{tag}.json")  # one file per system: no two tasks share it
     judge = make_llm(p["llm"]["judge"], LlmParams(**p["llm"]), cache)
     verdicts = [judge.judge(q, a, r) for q, a, r in zip(frame["query"], frame["answer"], frame["response"])]
     cache.save()
     return verdicts
 
 
-def run_batch(batch: SystemBatch) -> list[dict]:
-    """Every system of the batch on every attribute × balance; writes per-example results, returns summaries."""
-    from components.core.execution import limit_threads
-
-    limit_threads()
-    p = batch.params
-    prepared, out = Path(batch.prepared), Path(batch.out)
+def run_systems(jobs: list[SystemJob]) -> list[list[dict]]:
+    """``ctx.fan_out`` entry: per job (system), its summaries. A batch holds one reader (``key``), loaded once."""
+    readers = {j.reader for j in jobs}
+    if len(readers) != 1:
+        raise ValueError(f"a batch of systems must share one reader, got {sorted(readers)}")
+    first = jobs[0]
+    p = first.params
+    prepared, cache_dir = Path(first.prepared), Path(first.cache)
     docs = {d["doc_id"]: d for d in load_jsonl(prepared / "documents.jsonl")}
     defects = json.loads((prepared / "defects.json").read_text())
     unbalanced = set(json.loads((prepared / "unbalanced_ids.json").read_text()))
     examples = [e for a in p["queries"]["attributes"] for e in load_jsonl(prepared / f"qa_{a}_balanced.jsonl")]
-    learned = LearnedReader(Path(batch.train)) if batch.reader == "learned" else None
+    learned = LearnedReader(Path(first.train)) if first.reader == "learned" else None
+    return [run_system(job, examples, docs, defects, unbalanced, learned, cache_dir) for job in jobs]
+
+
+def run_system(job: SystemJob, examples: list[dict], docs: dict, defects: dict, unbalanced: set[str],
+               learned: LearnedReader | None, cache_dir: Path) -> list[dict]:
+    """One system on every attribute × balance; writes per-example results, returns the summaries."""
+    p, system = job.params, job.system
     llm = None
-    if batch.reader == "llm":
+    if job.reader == "llm":
         from components.grammar.llm import LLMCache, make_llm
         from components.grammar.params import LlmParams
 
-        name = f"llm_cache_{batch.reader}.json"
-        llm = make_llm(p["llm"]["generator"], LlmParams(**p["llm"]),
-                       LLMCache(out / name, previous=out.parent / "evaluate" / name))
+        llm = make_llm(p["llm"]["generator"], LlmParams(**p["llm"]), LLMCache(cache_dir / f"llm_cache_{system}.json"))
+    ranked = json.loads((Path(job.retrieval) / f"{job.retriever}.json").read_text())
+    frame = annotate(examples, ranked, docs, defects, p["retrieval"]["top_k"])
+    contexts = [[docs[d]["text"] for d in ids] for ids in frame["retrieved_ids"]]
+    frame["response"] = read_all(job.reader, list(frame["query"]), contexts, learned, llm)
+    frame["judge_correct"] = judge_all(frame, p, cache_dir, system)
     summaries = []
-    for retriever in batch.retrievers:
-        system = f"{retriever}+{batch.reader}"
-        ranked = json.loads((out / "retrieval" / f"{retriever}.json").read_text())
-        frame = annotate(examples, ranked, docs, defects, p["retrieval"]["top_k"])
-        contexts = [[docs[d]["text"] for d in ids] for ids in frame["retrieved_ids"]]
-        frame["response"] = read_all(batch.reader, list(frame["query"]), contexts, learned, llm)
-        frame["judge_correct"] = judge_all(frame, p, out, system)
-        for attr in p["queries"]["attributes"]:
-            for balance in ("balanced", "unbalanced"):
-                subset = frame[(frame["attribute"] == attr) &
-                               (frame["example_id"].isin(unbalanced) if balance == "unbalanced" else True)]
-                scored, m = score_set(subset, p["evaluate"]["bootstrap"], p["seed"])
-                write_jsonl(out / "results" / system / f"{attr}_{balance}.jsonl",
-                            scored.drop(columns=["query"]).to_dict("records"))
-                summaries.append({"system": system, "retriever": retriever, "reader": batch.reader,
-                                  "attribute": attr, "balance": balance, **m})
-        if system in BASELINE_SYSTEMS:
-            summaries.append({"system": system, "baselines": reference_free(frame, ranked, docs, batch.reader,
-                                                                            learned, p)})
+    for attr in p["queries"]["attributes"]:
+        for balance in ("balanced", "unbalanced"):
+            subset = frame[(frame["attribute"] == attr) &
+                           (frame["example_id"].isin(unbalanced) if balance == "unbalanced" else True)]
+            scored, m = score_set(subset, p["evaluate"]["bootstrap"], p["seed"])
+            write_jsonl(Path(job.results) / system / f"{attr}_{balance}.jsonl",
+                        scored.drop(columns=["query"]).to_dict("records"))
+            summaries.append({"system": system, "retriever": job.retriever, "reader": job.reader,
+                              "attribute": attr, "balance": balance, **m})
+    if system in BASELINE_SYSTEMS:
+        summaries.append({"system": system, "baselines": reference_free(frame, ranked, docs, job.reader, learned, p)})
     if llm is not None and hasattr(llm, "cache"):
         llm.cache.save()
     return summaries

@@ -12,7 +12,9 @@ from components.core.reporting import Report, write_outputs
 from components.grammar.claims import Inputs, all_claims
 from components.grammar.evaluation import MODULES
 
-CLAIM_IDS = ("G1", "G1-any", "G1b", "G2", "G3", "G3b", "G4", "G5", "G6", "G7")
+CLAIM_NUMBERS = {"G1": "g1_drob", "G1-any": "g1_any_systems", "G1b": "g1b_rob_range", "G2": "g2_drob_keyword_oracle",
+                 "G3": "g3_retrieval_share", "G3b": "g3b_generator_share", "G4": "g4_macro_recall",
+                 "G5": "g5_min_share", "G6": "g6_keyword_oracle_faithfulness_precision", "G7": "g7_systems"}
 REPO_COLUMNS = ["system", "attribute", "balance", "n_examples", "n_groups", "n_gap", "n_robust", "n_non_robust",
                 "accuracy", "accuracy_r", "knowledge_accuracy", "robustness", "robustness_r",
                 "top1_retrieval_accuracy"]
@@ -23,15 +25,14 @@ def build_report(ctx) -> None:
 
     matplotlib.use("Agg")
     p = ctx.params
-    ev = ctx.paths.data / "evaluate"
-    metrics = pd.read_csv(ev / "metrics.csv")
-    diagnosis = read_json(ev / "diagnosis.json")
-    reference_free = read_json(ev / "reference_free.json")
-    inp = Inputs(metrics, diagnosis, reference_free, ev / "results", p.seed, p.evaluate.bootstrap)
+    metrics = pd.read_csv(ctx.inputs["metrics_csv"])
+    diagnosis = read_json(ctx.inputs["diagnosis"])
+    reference_free = read_json(ctx.inputs["reference_free"])
+    results = ctx.inputs["results"]
+    inp = Inputs(metrics, diagnosis, reference_free, results, p.seed, p.evaluate.bootstrap)
     claims, claim_values = all_claims(inp)
-    prepared = ctx.paths.data / "prepared"
-    defects = read_json(prepared / "defects.json")
-    train_summary = read_json(ctx.paths.data / "train" / "train_summary.json")
+    defects = read_json(ctx.inputs["defects"])
+    train_summary = read_json(ctx.inputs["train_summary"])
     reader = next((r for r in train_summary if r["kind"] == "reader"), {})
 
     rep = Report("GRAMMAR — grounded, modular assessment of closed-domain RAG systems (miniature)")
@@ -49,7 +50,7 @@ def build_report(ctx) -> None:
     rep.heading("Claims")
     rep.claims(claims)
     rep.text(notes())
-    rep.text(explanations(metrics, ev, reader))
+    rep.text(explanations(metrics, results, reader))
     rep.heading("Metrics per RAG system × attribute × balance")
     bal = metrics[metrics["balance"] == "balanced"]
     rep.figure("metrics_by_system", metrics_figure(bal),
@@ -70,21 +71,16 @@ def build_report(ctx) -> None:
                 "lift": v["lift"], "says correct": int(v["n_says_correct"]), "n": int(v["n"])}
                for s, by_attr in reference_free.items() for a, d in by_attr.items() for e, v in d.items()],
               floatfmt=".3f")
-    optional_sections(rep, ev)
-    write_outputs(ctx.paths.reports, rep, claims, flat_metrics(metrics, claim_values))
+    optional_sections(rep, read_json(ctx.inputs["llm_arm"]), read_json(ctx.inputs["interop"]))
+    claims = write_outputs(ctx, rep, claims, flat_metrics(metrics, claim_values))
+    counted = [c for c in claims if c.kind == "claim"]
     if ctx.run:
-        ctx.run.log_metrics({f"claim_{cid}_observed": v for cid, v in zip(CLAIM_IDS, _claim_numbers(claim_values))
-                             if v is not None})
-        ctx.run.set_tags({f"verdict_{cid}": c.verdict for cid, c in zip(CLAIM_IDS, claims)})
-        ctx.run.log_metrics({"n_reproduced": sum(c.verdict == "reproduced" for c in claims)})
-    ctx.log(f"{sum(c.verdict == 'reproduced' for c in claims)}/{len(claims)} claims reproduced")
-
-
-def _claim_numbers(v: dict) -> list[float | None]:
-    keys = ("g1_drob", "g1_any_systems", "g1b_rob_range", "g2_drob_keyword_oracle", "g3_retrieval_share",
-            "g3b_generator_share", "g4_macro_recall", "g5_min_share",
-            "g6_keyword_oracle_faithfulness_precision", "g7_systems")
-    return [v.get(k) for k in keys]
+        ctx.run.log_metrics({f"claim_{cid}_observed": claim_values[key] for cid, key in CLAIM_NUMBERS.items()
+                             if key in claim_values})
+        ctx.run.set_tags({f"verdict_{c.id}": c.verdict for c in claims})
+        ctx.run.log_metrics({"n_reproduced": sum(c.verdict == "reproduced" for c in counted)})
+    ctx.log(f"{sum(c.verdict == 'reproduced' for c in counted)}/{len(counted)} claims reproduced "
+            f"({len(claims) - len(counted)} checks/context rows not counted)")
 
 
 def notes() -> str:
@@ -97,7 +93,7 @@ def notes() -> str:
             "rule). The oracle reader cannot err on a correctly retrieved document, so G3's share is expected to be 1.")
 
 
-def explanations(metrics: pd.DataFrame, ev, reader: dict) -> str:
+def explanations(metrics: pd.DataFrame, results, reader: dict) -> str:
     """Evidence for the rows that tend not to reproduce in the miniature, computed from the outputs."""
     from components.grammar.jsonl import load_jsonl
 
@@ -115,7 +111,7 @@ def explanations(metrics: pd.DataFrame, ev, reader: dict) -> str:
             "so accuracy falls as much as robustness and the unbalanced keep rates cannot offset it; in the Spider "
             "anchor retrieval accuracy was nearly equal for short and long (Acc_r 0.368 vs 0.353). Systems whose "
             "retriever is nearly as good on long queries show the effect (G1-any).")
-    path = ev / "results" / "keyword+oracle" / "long_balanced.jsonl"
+    path = results / "keyword+oracle" / "long_balanced.jsonl"
     if path.exists():
         rows = load_jsonl(path)
         empty = sum(not str(r["response"]).strip() for r in rows) / len(rows)
@@ -172,28 +168,29 @@ def confusion_figure(diagnosis: dict):
     return fig
 
 
-def optional_sections(rep: Report, ev) -> None:
-    if (ev / "llm_arm.json").exists():
-        arm = read_json(ev / "llm_arm.json")
+def optional_sections(rep: Report, arm: dict, interop: dict) -> None:
+    """The real-LLM arm and the re-scored official results, when run (their files are ``{}`` otherwise)."""
+    if arm:
         rep.heading("Real-LLM arm")
         rep.table([{"attribute": a, **{k: v for k, v in m.items() if isinstance(v, float)}} for a, m in arm.items()],
                   floatfmt=".3f")
-    if (ev / "interop.json").exists():
+    if interop:
         rep.heading("Official GRAMMAR results re-scored with this project's metrics")
         rep.table([{"file": f, **{k: m[k] for k in ("n_examples", "n_groups", "n_gap", "n_robust", "n_non_robust",
                                                    "accuracy", "accuracy_r", "knowledge_accuracy", "robustness",
-                                                   "robustness_r")}} for f, m in read_json(ev / "interop.json").items()],
+                                                   "robustness_r")}} for f, m in interop.items()],
                   floatfmt=".4f")
 
 
 def flat_metrics(metrics: pd.DataFrame, claim_values: dict) -> dict[str, float]:
+    """metrics.json (also logged to MLflow, whose names cannot hold "+"): ``<retriever>_<reader>.<set>.<metric>``."""
     out = {}
     for _, r in metrics.iterrows():
         for k in ("accuracy", "accuracy_r", "knowledge_accuracy", "robustness", "robustness_r", "n_gap",
                   "n_robust", "n_non_robust"):
             v = r[k]
             if isinstance(v, (int, float)) and math.isfinite(v):
-                out[f"{r['system']}.{r['attribute']}_{r['balance']}.{k}"] = float(v)
+                out[f"{r['system'].replace('+', '_')}.{r['attribute']}_{r['balance']}.{k}"] = float(v)
     out.update({f"claim.{k}": v for k, v in claim_values.items()})
     out["n_systems"] = float(metrics["system"].nunique())
     return out

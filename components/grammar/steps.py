@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.core.errors import DataValidationError
-from components.core.io import atomic_dir, write_json
+from components.core.io import write_json
 from components.core.pipeline import StepContext
 
 QUERY_SETS = "qa_{attr}_{balance}.jsonl"
@@ -13,7 +12,7 @@ QUERY_SETS = "qa_{attr}_{balance}.jsonl"
 
 def prepare(ctx: StepContext) -> None:
     """Generate DBs, templates, QA groups, documents with defects and splits; validate with GX."""
-    from components.core.validation import validate_frame
+    from components.core.validation import validate_and_log
     from components.grammar import data, documents
     from components.grammar.database import all_names
     from components.grammar.generate import generate
@@ -21,55 +20,45 @@ def prepare(ctx: StepContext) -> None:
     from components.grammar.jsonl import write_jsonl
 
     p = ctx.params
-    with atomic_dir(ctx.paths.data / "prepared") as out:  # old data stays until the new data validates
-        cache = LLMCache()
-        llm = make_llm(p.llm.paraphrase, p.llm, cache, p.queries.long_min_words, p.queries.distractor_entity_prob)
-        gen = generate(p, out / "db.sqlite", out / "db_train.sqlite", llm)
-        for attr in p.queries.attributes:
-            mine = [e for e in gen.examples if e["attribute"] == attr]
-            write_jsonl(out / QUERY_SETS.format(attr=attr, balance="balanced"), mine)
-            kept = set(gen.unbalanced)
-            write_jsonl(out / QUERY_SETS.format(attr=attr, balance="unbalanced"),
-                        [e for e in mine if e["example_id"] in kept])
-            write_json(out / f"text_templates_{attr}.json", gen.texts[attr])
-        write_json(out / "unbalanced_ids.json", gen.unbalanced)
-        write_json(out / "sql_templates.json", [{"id": t.id, "sql": t.sql, "placeholders": t.placeholders,
-                                                 "asks": t.attribute} for t in gen.sql_templates])
-        write_json(out / "sql_templates_generated.json", generated_templates(gen.sql_templates))
-        write_json(out / "sql_templates_with_ids.json", [{"id": t.id, "sql": t.sql_with_ids, "doc_pk": t.doc_pk}
-                                                         for t in gen.sql_templates])
-        write_jsonl(out / "documents.jsonl", gen.docs)
-        write_json(out / "defects.json", gen.defects)
-        write_jsonl(out / "reader_train.jsonl", gen.reader_pairs)
-        write_json(out / "reader_train_names.json", sorted(all_names(gen.train_rows)))
-        write_json(out / "fill_log.json", gen.fill_log)
-        cache.save(out / "llm_cache.json")
+    out = ctx.outputs["prepared"]  # staged: published only if every suite validates
+    cache = LLMCache()
+    llm = make_llm(p.llm.paraphrase, p.llm, cache, p.queries.long_min_words, p.queries.distractor_entity_prob)
+    gen = generate(p, out / "db.sqlite", out / "db_train.sqlite", llm)
+    for attr in p.queries.attributes:
+        mine = [e for e in gen.examples if e["attribute"] == attr]
+        write_jsonl(out / QUERY_SETS.format(attr=attr, balance="balanced"), mine)
+        kept = set(gen.unbalanced)
+        write_jsonl(out / QUERY_SETS.format(attr=attr, balance="unbalanced"),
+                    [e for e in mine if e["example_id"] in kept])
+        write_json(out / f"text_templates_{attr}.json", gen.texts[attr])
+    write_json(out / "unbalanced_ids.json", gen.unbalanced)
+    write_json(out / "sql_templates.json", [{"id": t.id, "sql": t.sql, "placeholders": t.placeholders,
+                                             "asks": t.attribute} for t in gen.sql_templates])
+    write_json(out / "sql_templates_generated.json", generated_templates(gen.sql_templates))
+    write_json(out / "sql_templates_with_ids.json", [{"id": t.id, "sql": t.sql_with_ids, "doc_pk": t.doc_pk}
+                                                     for t in gen.sql_templates])
+    write_jsonl(out / "documents.jsonl", gen.docs)
+    write_json(out / "defects.json", gen.defects)
+    write_jsonl(out / "reader_train.jsonl", gen.reader_pairs)
+    write_json(out / "reader_train_names.json", sorted(all_names(gen.train_rows)))
+    write_json(out / "fill_log.json", gen.fill_log)
+    cache.save(out / "llm_cache.json")
 
-        defect_groups = {g for g, c in gen.defects["groups"].items() if c}
-        entities, counts = data.table_frames(out / "db.sqlite", p.db.rows, p.db.year_range)
-        frames = {"grammar-entities": entities, "grammar-tables": counts,
-                  "grammar-documents": data.document_frame(gen.docs, documents.entity_facts(gen.rows), gen.defects),
-                  "grammar-unbalanced": data.keep_frame(gen.examples, set(gen.unbalanced), defect_groups, p.queries.keep)}
-        qf = data.query_frame(gen.examples, out / "db.sqlite")
-        for attr in p.queries.attributes:
-            frames[f"grammar-queries-{attr}"] = qf[qf["attribute"] == attr].reset_index(drop=True)
-        reports = []
-        for suite, expectations in data.suites(frames, p.queries.K, p.queries.long_min_words).items():
-            try:
-                reports.append(validate_frame(frames[suite], expectations, suite))
-            except DataValidationError as exc:
-                if ctx.run:
-                    ctx.run.log_dict({"suite": suite, "failed": exc.failures}, "ge_validation_failed.json")
-                raise
-        write_json(out / "ge_report.json", reports)
-        keep = frames["grammar-unbalanced"].to_dict("records")
+    defect_groups = {g for g, c in gen.defects["groups"].items() if c}
+    entities, counts = data.table_frames(out / "db.sqlite", p.db.rows, p.db.year_range)
+    frames = {"grammar-entities": entities, "grammar-tables": counts,
+              "grammar-documents": data.document_frame(gen.docs, documents.entity_facts(gen.rows), gen.defects),
+              "grammar-unbalanced": data.keep_frame(gen.examples, set(gen.unbalanced), defect_groups, p.queries.keep)}
+    qf = data.query_frame(gen.examples, out / "db.sqlite")
+    for attr in p.queries.attributes:
+        frames[f"grammar-queries-{attr}"] = qf[qf["attribute"] == attr].reset_index(drop=True)
+    expectations = data.suites(frames, p.queries.K, p.queries.long_min_words)
+    reports = validate_and_log(ctx, {suite: (frames[suite], exp) for suite, exp in expectations.items()}, out)
+    keep = frames["grammar-unbalanced"].to_dict("records")
     n_groups = len({e["group_id"] for e in gen.examples})
     if ctx.run:
-        ctx.run.log_dict(reports, "ge_report.json")
         ctx.run.log_metrics({"n_groups": n_groups, "n_queries": len(gen.examples), "n_documents": len(gen.docs),
                              "n_unbalanced": len(gen.unbalanced), "n_defect_groups": len(defect_groups),
-                             "ge_expectations_evaluated": sum(r["evaluated"] for r in reports),
-                             "ge_expectations_failed": 0,
                              **{f"keep_{k['attribute']}_{'defect' if k['defect_groups'] else 'other'}": k["realised"]
                                 for k in keep}})
     ctx.log(f"{n_groups} groups, {len(gen.examples)} queries, {len(gen.docs)} documents, "
@@ -85,39 +74,35 @@ def generated_templates(kept) -> list[dict]:
             for t in generate_from_schema()]
 
 
-def _prepared(ctx: StepContext) -> Path:
-    prepared = ctx.paths.data / "prepared"
-    ctx.paths.require(prepared / "documents.jsonl", prepared / "defects.json", prepared / "reader_train.jsonl",
-                      step="prepare")
+def _check_query_sets(ctx: StepContext) -> Path:
+    """The prepared folder, after refusing corrupted query sets before any work."""
     from components.grammar.data import load_query_set
 
+    prepared = ctx.inputs["prepared"]
     for attr in ctx.params.queries.attributes:
-        path = prepared / QUERY_SETS.format(attr=attr, balance="balanced")
-        ctx.paths.require(path, step="prepare")
-        load_query_set(path, ctx.params.queries.K)  # corrupted data fails here, before any work
+        load_query_set(prepared / QUERY_SETS.format(attr=attr, balance="balanced"), ctx.params.queries.K)
     return prepared
 
 
 def train(ctx: StepContext) -> None:
     """Reader (b) with Lightning ∥ retrieval indexes and MiniLM embeddings (two worker jobs)."""
-    from components.grammar.training import run_job
+    from components.grammar.training import run_jobs
 
     p = ctx.params
-    prepared = _prepared(ctx)
+    prepared = _check_query_sets(ctx)
+    out = ctx.outputs["train"]
     child = ctx.run.start_child("reader_b", {"model": "span_reader"}) if ctx.run else None
-    with atomic_dir(ctx.paths.data / "train") as out:
-        jobs = [{"kind": "reader", "prepared": str(prepared), "out": str(out), "seed": p.seed,
-                 "reader": p.reader.model_dump(),
-                 "run": child.ref() if child else None},
-                {"kind": "indexes", "prepared": str(prepared), "out": str(out), "retrievers": p.retrieval.retrievers,
-                 "attributes": p.queries.attributes, "bm25_k1": p.retrieval.bm25_k1, "bm25_b": p.retrieval.bm25_b}]
-        try:
-            results = ctx.executor.map(run_job, jobs, "train")
-        except BaseException:
-            if child:
-                child.finish("FAILED")
-            raise
-        write_json(out / "train_summary.json", results)
+    jobs = [{"kind": "reader", "prepared": str(prepared), "out": str(out), "seed": p.seed,
+             "reader": p.reader.model_dump(), "run": child.ref() if child else None},
+            {"kind": "indexes", "prepared": str(prepared), "out": str(out), "retrievers": p.retrieval.retrievers,
+             "attributes": p.queries.attributes, "bm25_k1": p.retrieval.bm25_k1, "bm25_b": p.retrieval.bm25_b}]
+    try:
+        results = ctx.fan_out(run_jobs, jobs, "train", key=lambda job: job["kind"])  # side by side
+    except BaseException:
+        if child:
+            child.finish("FAILED")
+        raise
+    write_json(out / "train_summary.json", results)
     if child:
         child.finish()
     merged = {k: v for r in results for k, v in r.items() if k != "kind"}
@@ -131,18 +116,14 @@ def evaluate(ctx: StepContext) -> None:
     """Every RAG system on every query set: results, metrics, diagnosis, reference-free baselines."""
     from components.grammar.evaluate import run_evaluation
 
-    prepared = _prepared(ctx)
-    train_dir = ctx.paths.data / "train"
-    ctx.paths.require(train_dir / "reader_b.ckpt", train_dir / "indexes" / "doc_ids.json", step="train")
-    run_evaluation(ctx, prepared, train_dir)
+    _check_query_sets(ctx)
+    run_evaluation(ctx)
 
 
 def report(ctx: StepContext) -> None:
     """Figures, claims table and metrics from the evaluate outputs."""
     from components.grammar.report import build_report
 
-    ev = ctx.paths.data / "evaluate"
-    ctx.paths.require(ev / "metrics.csv", ev / "diagnosis.json", step="evaluate")
     build_report(ctx)
 
 

@@ -14,12 +14,10 @@ from components.core.tracking import TrackedRun
 from components.grammar.jsonl import load_jsonl
 
 
-def run_job(job: dict) -> dict:
-    """Module-level entry point for ``ctx.executor.map`` (picklable job dicts)."""
-    from components.core.execution import limit_threads
-
-    limit_threads()
-    return train_reader(job) if job["kind"] == "reader" else build_indexes(job)
+def run_jobs(jobs: list[dict]) -> list[dict]:
+    """``ctx.fan_out`` entry (picklable job dicts): the reader and the indexes, one summary each (fan_out's batch
+    call has already limited the worker's threads)."""
+    return [train_reader(job) if job["kind"] == "reader" else build_indexes(job) for job in jobs]
 
 
 def train_reader(job: dict) -> dict:
@@ -27,11 +25,12 @@ def train_reader(job: dict) -> dict:
 
     import torch
 
+    from components.core.execution import threads
     from components.core.seeding import seed_everything
     from components.core.training import make_trainer
     from components.grammar import learned_reader as lr
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads())  # 1 per process (the stability check may raise it)
     start = time.perf_counter()
     cfg = type("Cfg", (), job["reader"])
     prepared, out = Path(job["prepared"]), Path(job["out"])

@@ -142,3 +142,23 @@ def test_values_never_enter_sql_text(tmp_path, smoke_params):
         from components.grammar.schema import ident
         ident("company.name; DROP TABLE company")
     assert set(SCHEMA) == {"company", "person", "employment", "project"}
+
+
+def test_another_seed_block_changes_every_draw(smoke_params, tmp_path, build_data, monkeypatch):
+    """`grammar.seed` + 1000 (the stability check's second block) redraws the DB, paraphrases, defects and the
+    unbalanced subsample: no draw is pinned by a seed used verbatim (paraphrase_seed/unbalanced_seed are offsets)."""
+    from components.core.params import load_config
+    from components.grammar.params import GrammarParams
+    from helpers import REPO
+
+    seeds = []
+    real = queries.unbalanced_ids
+    monkeypatch.setattr(queries, "unbalanced_ids", lambda *args: seeds.append(args[-1]) or real(*args))
+    other = load_config("grammar", GrammarParams, REPO, "smoke", [f"grammar.seed={smoke_params.seed + 1000}"]).params
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = build_data(smoke_params, tmp_path / "a"), build_data(other, tmp_path / "b")
+    assert a.rows != b.rows and a.train_rows != b.train_rows
+    assert a.texts != b.texts  # templates with placeholders: independent of the DB, so the paraphrase seed moved
+    assert {e["query"] for e in a.examples}.isdisjoint({e["query"] for e in b.examples})
+    assert len(seeds) == 2 and seeds[0] != seeds[1]

@@ -131,9 +131,14 @@ def test_judge_replies_of_small_models_are_parsed():
     assert not parse_verdict("Incorrect") and not parse_verdict("No, the response") and not parse_verdict("")
 
 
-def test_cache_replays_from_the_previous_output(tmp_path):
-    old = tmp_path / "evaluate" / "c.json"
-    old.parent.mkdir()
-    old.write_text('{"k": ["v"]}')
-    cache = LLMCache(tmp_path / "new" / "c.json", previous=old)
+def test_cache_replays_from_its_file_and_saves_back(tmp_path):
+    """The evaluate step keeps its caches in data/grammar/llm_cache/, outside its staged outputs."""
+    path = tmp_path / "llm_cache" / "c.json"
+    path.parent.mkdir()
+    path.write_text('{"k": ["v"]}')
+    cache = LLMCache(path)
     assert cache.entries == {"k": ["v"]}
+    cache.entries["k2"] = ["w"]
+    cache.save()
+    assert LLMCache(path).entries == {"k": ["v"], "k2": ["w"]}
+    assert LLMCache(tmp_path / "absent.json").entries == {}

@@ -109,3 +109,47 @@ def test_short_long_contrast_on_keyword_oracle(default_data):
     _, long, _ = run_system(default_data, "keyword", "oracle", "long")
     assert short["robustness"] - long["robustness"] >= 0.1
     assert long["retrieval_failure_share"] == 1.0
+
+
+def _evaluate_inputs(data, params, root):
+    """What the evaluate step's systems read: prepared files and one ranking per retriever."""
+    import json
+
+    from components.grammar.jsonl import write_jsonl
+
+    prepared, retrieval = root / "prepared", root / "retrieval"
+    prepared.mkdir()
+    retrieval.mkdir()
+    write_jsonl(prepared / "documents.jsonl", data.docs)
+    (prepared / "defects.json").write_text(json.dumps(data.defects))
+    (prepared / "unbalanced_ids.json").write_text(json.dumps(data.unbalanced))
+    for attr in params.queries.attributes:
+        write_jsonl(prepared / f"qa_{attr}_balanced.jsonl", [e for e in data.examples if e["attribute"] == attr])
+    ids = [d["doc_id"] for d in data.docs]
+    for name in ("keyword", "bm25"):
+        r = make_retriever(name).fit([d["text"] for d in data.docs])
+        ranked = rank(r.scores([e["query"] for e in data.examples]), ids, 3)
+        (retrieval / f"{name}.json").write_text(json.dumps({e["example_id"]: x for e, x in zip(data.examples, ranked)}))
+    return prepared, retrieval
+
+
+def test_a_batch_of_systems_gives_what_each_system_gives_alone(smoke_data, smoke_params, tmp_path):
+    """The fan-out entry: one result list per system, in order; batching (one reader per batch) changes nothing."""
+    from components.grammar.evaluate import system_jobs
+    from components.grammar.rag import run_systems
+
+    prepared, retrieval = _evaluate_inputs(smoke_data, smoke_params, tmp_path)
+    p = smoke_params.model_copy(update={"retrieval": smoke_params.retrieval.model_copy(
+        update={"retrievers": ["keyword", "bm25"]})})
+    jobs = system_jobs(p, prepared, tmp_path / "train", retrieval, tmp_path / "results", tmp_path / "cache")
+    assert [j.system for j in jobs][:2] == ["keyword+learned", "bm25+learned"]  # costly reader first
+    oracle = [j for j in jobs if j.reader == "oracle"]
+    together = run_systems(oracle)
+    alone = [run_systems([j])[0] for j in reversed(oracle)][::-1]
+    assert len(together) == 2 and [[s["system"] for s in r][0] for r in together] == ["keyword+oracle", "bm25+oracle"]
+    strip = lambda rs: [[{k: v for k, v in s.items() if k != "ci"} for s in r] for r in rs]
+    assert strip(together) == strip(alone)
+    assert any("baselines" in s for s in together[0])  # keyword+oracle carries the reference-free baselines
+    assert (tmp_path / "results" / "bm25+oracle" / "long_unbalanced.jsonl").stat().st_size > 0
+    with pytest.raises(ValueError, match="one reader"):
+        run_systems([oracle[0], next(j for j in jobs if j.reader == "brittle")])

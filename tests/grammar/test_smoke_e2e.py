@@ -13,9 +13,9 @@ STEPS = ["prepare", "train", "evaluate", "report"]
 PREPARED = ["db.sqlite", "db_train.sqlite", "sql_templates.json", "sql_templates_with_ids.json",
             "text_templates_short.json", "text_templates_long.json", "qa_short_balanced.jsonl",
             "qa_short_unbalanced.jsonl", "qa_long_balanced.jsonl", "qa_long_unbalanced.jsonl", "documents.jsonl",
-            "defects.json", "reader_train.jsonl", "llm_cache.json", "ge_report.json"]
+            "defects.json", "reader_train.jsonl", "llm_cache.json", "ge_validation.json"]
 TRAINED = ["reader_b.ckpt", "reader_b_vocab.json", "train_curve.csv", "indexes/keyword.pkl", "indexes/bm25.pkl"]
-EVALUATED = ["metrics.csv", "diagnosis.json", "reference_free.json", "interop.json",
+EVALUATED = ["metrics.csv", "diagnosis.json", "reference_free.json", "retrieval_top1.json", "interop.json",
              "results/keyword+oracle/short_balanced.jsonl", "results/bm25+learned/long_unbalanced.jsonl"]
 
 
@@ -48,17 +48,22 @@ def test_claims_and_metrics(smoke_run):
     root, _ = smoke_run
     rep = root / "reports" / "grammar"
     claims = json.loads((rep / "claims.json").read_text())
-    assert len(claims) == 10
+    by_id = {c["id"]: c for c in claims}
+    assert list(by_id) == ["G1", "G1-any", "G1b", "G2", "G3", "G3b", "G4", "G5", "G6", "G7"]
     for row in claims:
-        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
-    by_claim = {c["claim"]: c for c in claims}
-    assert by_claim["Robustness is insensitive to gap-group composition, accuracy is not"]["verdict"] == "reproduced"
-    assert by_claim["Missing documents appear as gap groups attributed to the retrieval DB"]["verdict"] == "reproduced"
+        assert (row["kind"] == "claim") == (not row["note"])
+    assert {c["id"] for c in claims if c["kind"] == "check"} == {"G1b", "G3", "G3b", "G4", "G5"}
+    assert by_id["G1-any"]["kind"] == "context"
+    assert by_id["G1b"]["verdict"] == "reproduced" and by_id["G5"]["verdict"] == "reproduced"
+    assert json.loads((root / "data/grammar/evaluate/llm_arm.json").read_text()) == {}  # the arm is off in smoke
+    md = (rep / "report.md").read_text()
+    assert "Checks and context" in md and by_id["G5"]["note"] in md
     m = json.loads((rep / "metrics.json").read_text())
     assert m["n_systems"] == 6
-    assert m["bm25+oracle.short_balanced.robustness"] > m["keyword+oracle.long_balanced.robustness"]
-    assert m["bm25+oracle.short_balanced.n_gap"] >= 2  # the smoke DB's missing project + deleted tenure groups
+    assert m["bm25_oracle.short_balanced.robustness"] > m["keyword_oracle.long_balanced.robustness"]
+    assert m["bm25_oracle.short_balanced.n_gap"] >= 2  # the smoke DB's missing project + deleted tenure groups
     assert m["claim.g5_min_share"] == 1.0 and m["claim.g1b_rob_range"] == 0.0
     interop = json.loads((root / "data/grammar/evaluate/interop.json").read_text())
     assert interop["results_short_balanced.json"]["accuracy"] == pytest.approx(4 / 9)
@@ -71,7 +76,7 @@ def test_query_sets_and_groups(smoke_run):
     assert len(rows) == 26 * 3 and all(len(r["query"].split()) >= 30 for r in rows)
     unbalanced = [json.loads(l) for l in (prepared / "qa_long_unbalanced.jsonl").read_text().splitlines()]
     assert {r["group_id"] for r in unbalanced} == {r["group_id"] for r in rows} and len(unbalanced) < len(rows)
-    ge = json.loads((prepared / "ge_report.json").read_text())
+    ge = json.loads((prepared / "ge_validation.json").read_text())
     assert all(s["success"] for s in ge) and sum(s["evaluated"] for s in ge) >= 20
 
 
@@ -84,8 +89,10 @@ def test_mlflow_runs(smoke_run):
     assert len(systems) == 6 and "keyword+oracle" in systems
     assert "short_balanced.robustness" in systems["keyword+oracle"].data.metrics
     assert steps["prepare"].data.metrics["ge_expectations_failed"] == 0
-    assert "ge_report.json" in {a.path for a in client.list_artifacts(steps["prepare"].info.run_id)}
+    assert "ge_validation.json" in {a.path for a in client.list_artifacts(steps["prepare"].info.run_id)}
     assert steps["report"].data.tags["verdict_G5"] == "reproduced"
+    assert steps["report"].data.metrics["claim.g5_min_share"] == 1.0  # metrics.json is logged by write_outputs
+    assert "keyword_oracle.long_balanced.robustness" in steps["report"].data.metrics
     assert all(r.info.status == "FINISHED" for r in runs)
 
 
