@@ -1,11 +1,15 @@
 """Orchestration + tracking overhead of `paperflows run`, and the cost of a no-op `dvc repro`.
 
-Measured in one run on the same machine, each variant in a fresh process (imports included in both):
+Measured in one run on the same machine, each variant in a fresh process (imports included in all):
 
 * ``direct``   — the four whyshift step functions called in a plain loop: no Prefect, no MLflow;
-* ``paperflows`` — `paperflows run whyshift --profile smoke`: Prefect flow + tasks, a temporary local
-  Prefect API, an MLflow parent run with nested step runs, artifacts;
-* ``paperflows`` against an already running ``prefect server start`` (``PREFECT_API_URL`` set);
+* ``paperflows`` — `paperflows run whyshift --profile smoke` as users and DVC stages call it: a fork of the
+  warm runner (already started by an earlier call), a Prefect flow + a task per step on the local API,
+  an MLflow parent run with nested step runs, staged outputs, artifacts;
+* ``paperflows_cold`` — the same with ``PAPERFLOWS_WARM=0``: imports and a temporary Prefect API paid in
+  the invocation itself (what every call cost before the warm runner);
+* ``paperflows_server`` — warm, against an already running ``prefect server start`` (``PREFECT_API_URL``);
+* ``first_call`` — once: the first call of a session, which starts the warm runner;
 * ``dvc repro`` (no-op) in a temporary git repo after a first full repro.
 
 Each variant starts from an empty ``data/`` so every step does its full work.
@@ -110,34 +114,39 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     env = {"PREFECT_HOME": tempfile.mkdtemp(prefix="bench-prefect-"), "PYTHONWARNINGS": "ignore"}
-    walls: dict[str, list[float]] = {"direct": [], "paperflows": [], "paperflows_server": []}
+    variants = ("direct", "paperflows", "paperflows_cold", "paperflows_server")
+    walls: dict[str, list[float]] = {k: [] for k in variants}
     steps: dict[str, list[float]] = {k: [] for k in walls}
     run = [str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke"]
     server, api = start_prefect_server(env)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = copy_project(Path(tmp) / "p")
-            timed(run, root, env)  # warm the OS cache and the Prefect/MLflow databases
+            timed([str(BIN / "paperflows"), "warm", "stop"], root, env)
+            first, _ = timed(run, root, env)  # starts the warm runner; also warms the OS cache and databases
+            timed(run, root, {**env, "PREFECT_API_URL": api})  # and the one serving the running server
             for _ in range(args.repeats):  # interleaved so machine load hits every variant alike
                 for name, cmd, extra in (("direct", [sys.executable, "-c", DIRECT], {}),
                                          ("paperflows", run, {}),
+                                         ("paperflows_cold", run, {"PAPERFLOWS_WARM": "0"}),
                                          ("paperflows_server", run, {"PREFECT_API_URL": api})):
                     shutil.rmtree(root / "data", ignore_errors=True)  # every variant does all the work
                     wall, out = timed(cmd, root, {**env, **extra})
                     walls[name].append(wall)
                     steps[name].append(step_seconds(out))
+            timed([str(BIN / "paperflows"), "warm", "stop"], root, env)
     finally:
         server.terminate()
         server.wait()
     noop = dvc_noop(env)
     med = {k: statistics.median(v) for k, v in walls.items()}
     step = statistics.median(steps["direct"])
+    others = [k for k in variants if k != "direct"]
     result = {
         "machine": f"{platform.node()} ({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})",
-        "repeats": args.repeats, "wall_s": walls, "step_s": steps,
-        "overhead_s": {k: med[k] - med["direct"] for k in ("paperflows", "paperflows_server")},
-        "overhead_ratio_of_step_time": {k: (med[k] - med["direct"]) / step
-                                        for k in ("paperflows", "paperflows_server")},
+        "repeats": args.repeats, "wall_s": walls, "step_s": steps, "first_call_wall_s": first,
+        "overhead_s": {k: med[k] - med["direct"] for k in others},
+        "overhead_ratio_of_step_time": {k: (med[k] - med["direct"]) / step for k in others},
         "dvc_repro_noop_s": noop,
     }
     out = REPO / "benchmarks" / "results" / "overhead.json"

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("report", help="rebuild reports/index.html and the README table").set_defaults(func=cmd_report)
 
     w = sub.add_parser("warm", help="the warm runner behind `paperflows run` (see flows/warm.py)")
-    w.add_argument("action", choices=["stop"], help="stop: end this user's warm runners now")
+    w.add_argument("action", choices=["stop"], help="stop: end this environment's warm runner now")
+    w.add_argument("--all", action="store_true", help="stop every warm runner of this user")
     w.set_defaults(func=cmd_warm)
 
     dvc = sub.add_parser("dvc", help="write dvc.yaml from the step declarations (--check: fail if it differs)")
@@ -315,9 +316,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_warm(args) -> int:
-    from flows.warm import stop_all
+    from flows.warm import key, stop_all
 
-    print(f"stopped {stop_all()} warm runner(s)")
+    print(f"stopped {stop_all() if args.all else stop_all(only_key=key())} warm runner(s)")
     return 0
 
 

@@ -82,13 +82,19 @@ def run_warm(argv: list[str]) -> int | None:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        return json.loads(line)["exit"] if line else 1
+        if not line:
+            print("paperflows: the warm runner went away during the run (stopped or killed); run the command "
+                  "again, or with PAPERFLOWS_WARM=0 to run it in this process", file=sys.stderr)
+            return 1
+        return json.loads(line)["exit"]
 
 
-def stop_all(prefect_home: str | None = None) -> int:
-    """Stop this user's warm runners (only those serving ``prefect_home`` when given)."""
+def stop_all(prefect_home: str | None = None, only_key: str | None = None) -> int:
+    """Stop this user's warm runners: all, those serving ``prefect_home``, or the one of ``only_key``."""
     stopped = 0
     for path in home().glob("*.sock"):
+        if only_key is not None and path.stem != only_key:
+            continue
         meta = path.with_suffix(".json")
         if prefect_home is not None and (not meta.exists() or
                                          json.loads(meta.read_text()).get("prefect_home") != prefect_home):

@@ -31,20 +31,38 @@ def step_code_deps(func: Callable, root: Path, package: str = PACKAGE) -> list[s
         seen_funcs.add(name)
         body = functions[name]
         imports.update(_imports(module, list(ast.walk(body)), package))
-        for node in ast.walk(body):
-            if isinstance(node, ast.Name) and node.id in functions:
+        local = _local_names(body)
+        for node in ast.walk(body):  # same-module helpers it uses (called or passed on), not local variables
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in functions \
+                    and node.id not in local:
                 visit(node.id)
 
     visit(func.__name__)
-    modules = {module}
-    todo = list(imports)
+    paths = {_relpath(module, root)}
+    for m in imports:
+        paths.update(module_deps(m, root, package))
+    return sorted(paths)
+
+
+def module_deps(module: str, root: Path, package: str = PACKAGE) -> list[str]:
+    """``module`` and every ``package`` module it imports, transitively (sorted project-relative paths)."""
+    modules, todo = set(), [module]
     while todo:
         m = todo.pop()
-        if m in modules:
-            continue
-        modules.add(m)
-        todo.extend(_module_imports(m, package))
+        if m not in modules:
+            modules.add(m)
+            todo.extend(_module_imports(m, package))
     return sorted(_relpath(m, root) for m in modules)
+
+
+def _local_names(func: ast.AST) -> set[str]:
+    """Arguments and names bound inside ``func`` (they shadow module-level functions of the same name)."""
+    args = func.args
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
 
 
 def _module_imports(module: str, package: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ HEADER = """\
 def stages(pipeline: Pipeline, root: Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for step in pipeline.steps:
-        deps = step_code_deps(step.func, root)
+        deps = sorted(set(step_code_deps(step.func, root)) | set(_params_deps(pipeline, root)))
         deps += [_rel(pipeline, p) for p in step.reads.values()]
         deps += [_rel(pipeline, p) for p in step.optional_reads.values() if pipeline.resolve(root, p).exists()]
         stage: dict = {"cmd": f"paperflows run {pipeline.slug} --step {step.name}", "deps": deps}
@@ -33,6 +33,13 @@ def stages(pipeline: Pipeline, root: Path) -> dict[str, dict]:
             stage["metrics"] = [{_rel(pipeline, p): {"cache": False}} for p in step.metrics.values()]
         out[f"{pipeline.slug}-{step.name}"] = stage
     return out
+
+
+def _params_deps(pipeline: Pipeline, root: Path) -> list[str]:
+    """The params model's module: its defaults shape every step, whether or not the step imports it."""
+    from components.core.codedeps import module_deps
+
+    return module_deps(pipeline.params_model.__module__, root)
 
 
 def render(pipelines: list[Pipeline], root: Path) -> str:

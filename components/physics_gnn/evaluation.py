@@ -76,5 +76,6 @@ def evaluate_one(job: EvalJob) -> list[dict]:
     return rows
 
 
-def evaluate_batch(jobs: tuple[EvalJob, ...]) -> list[dict]:
-    return [row for job in jobs for row in evaluate_one(job)]
+def evaluate_batch(jobs: list[EvalJob]) -> list[list[dict]]:
+    """``ctx.fan_out`` entry: the rows (one per test size) of every job."""
+    return [evaluate_one(job) for job in jobs]

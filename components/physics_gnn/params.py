@@ -99,7 +99,6 @@ class TrainParams(StrictModel):
     max_train_seconds: float = Field(45.0, gt=0, description="guard per run; hits are flagged in the report")
     split: float = Field(0.75, gt=0, lt=1, description="train fraction of the by-state split")
     grad_clip: float = Field(1000.0, gt=0, description="element-wise gradient clip (code)")
-    runs_per_task: int = Field(3, ge=1, description="(system, model, seed) runs per worker task")
 
 
 class NoiseParams(StrictModel):

@@ -108,9 +108,9 @@ def build_report(ctx) -> None:
 
     matplotlib.use("Agg")
     p = ctx.params
-    ev = ctx.paths.data / "evaluate"
-    summary = pd.read_csv(ev / "summary.csv")
-    runs = pd.DataFrame(read_json(ctx.paths.data / "models" / "runs.json"))
+    ev = ctx.inputs["rollouts"]
+    summary = pd.read_csv(ctx.inputs["summary"])
+    runs = pd.DataFrame(read_json(ctx.inputs["runs"]))
     systems = [s for s in p.systems if s in set(summary["system"])]
     train_ns = {s: train_size(p, s) for s in systems}
     table = seed_table(summary)
@@ -185,6 +185,5 @@ def build_report(ctx) -> None:
                 metrics[f"{row.system}.{row.model}.N{row.N}.{m}"] = val
     metrics["n_runs"] = float(len(runs))
     metrics["guard_hits"] = float(runs["guard_hit"].sum())
-    metrics["claims_reproduced"] = float(sum(c.verdict == "reproduced" for c in claims))
-    write_outputs(ctx.paths.reports, rep, claims, metrics, ctx.run)
-    ctx.log("claims: " + ", ".join(f"{c.claim.split(':')[0]} {c.verdict}" for c in claims))
+    claims = write_outputs(ctx, rep, claims, metrics)
+    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))

@@ -125,5 +125,6 @@ def _mse(model, data) -> float:
     return err / max(count, 1)
 
 
-def train_batch(jobs: tuple[RunJob, ...]) -> list[dict]:
+def train_batch(jobs: list[RunJob]) -> list[dict]:
+    """``ctx.fan_out`` entry: one result per run."""
     return [train_one(job) for job in jobs]

@@ -97,3 +97,14 @@ def test_flow_file_lists_the_declared_steps_in_order(slug):
     called = [node.args[0].id for node in ast.walk(tree) if isinstance(node, ast.Call)
               and isinstance(node.func, ast.Attribute) and node.func.attr == "step" and node.args]
     assert called == list(get_pipeline(slug).step_names)
+
+
+def test_a_local_variable_named_like_a_helper_is_not_a_use(tmp_path):
+    deps = _deps(tmp_path, "_util = lambda: 3  # a local that shadows the module's helper")
+    assert deps == ["plantpkg/steps.py"]
+
+
+def test_every_stage_depends_on_the_params_model():
+    for slug in PIPELINES:
+        module = get_pipeline(slug).params_model.__module__.replace(".", "/") + ".py"
+        assert all(module in stage["deps"] for stage in stages(get_pipeline(slug), REPO).values())

@@ -28,21 +28,29 @@ def test_outputs_and_claims(smoke):
                  "figures/energy_error_vs_time.png", "figures/zero_shot_vs_size.png"):
         assert (rep / name).stat().st_size > 0, name
     claims = json.loads((rep / "claims.json").read_text())
-    assert len(claims) >= 12
+    assert len(claims) >= 14
     for row in claims:
-        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
+        assert row["kind"] == "claim" or row["note"]
+    by_id = {c["id"]: c for c in claims}
+    assert len(by_id) == len(claims)
+    assert {i for i, c in by_id.items() if c["kind"] == "check"} == {"P3", "P5"}  # smoke: one zero-shot N
+    assert "spring N=5 → 10" in by_id["P3"]["claim"]
     # smoke trains LGNN/CLGNN on the pendulum: P1a has a measured ratio, P1b is "not run"
-    p1a = next(c for c in claims if c["claim"].startswith("P1a"))
-    assert "CLGNN/LGNN rollout error" in p1a["observed"]
-    assert "not run" in next(c for c in claims if c["claim"].startswith("P1b"))["observed"]
+    assert "CLGNN/LGNN rollout error" in by_id["P1a"]["observed"]
+    assert by_id["P1b"]["observed"].startswith("not run: ")
     metrics = json.loads((rep / "metrics.json").read_text())
     assert metrics["n_runs"] == 4
     assert metrics["spring.oracle.N5.rollout_err"] < 1e-3 and metrics["pendulum.oracle.N3.rollout_err"] < 1e-3
     assert 0 < metrics["pendulum.CLGNN.N3.rollout_err"] <= 1
     assert metrics["pendulum.CLGNN.N3.constraint_violation"] < 0.05
+    counted = [c for c in claims if c["kind"] == "claim"]  # totals count claim rows only, never checks
+    assert metrics["claims_reproduced"] == sum(c["verdict"] == "reproduced" for c in counted)
+    assert metrics["checks_and_context"] == len(claims) - len(counted) == 2
     html = (rep / "report.html").read_text()
-    assert "data:image/png;base64" in html and "P3: zero-shot" in html
+    assert "data:image/png;base64" in html and "zero-shot generalisation" in html
+    assert "Checks and context" in html  # P3 / P5 listed apart from the counted claims
 
 
 def test_data_files_and_validation(smoke):
@@ -50,6 +58,7 @@ def test_data_files_and_validation(smoke):
 
     root, _ = smoke
     prep = root / "data" / "physics_gnn" / "prepared"
+    assert json.loads((prep / "spring" / "meta.json").read_text())["test_sets"] == [[5, 2], [10, 2]]
     with np.load(prep / "spring" / "train.npz") as z:
         assert z["pos"].shape == (4, 20, 5, 2)
     assert sorted(p.name for p in (prep / "spring").glob("test_N*.npz")) == ["test_N10.npz", "test_N5.npz"]
@@ -64,11 +73,19 @@ def test_mlflow_nested_runs(smoke):
     assert {"physics_gnn", "prepare", "train", "evaluate", "report"} <= names
     models = {"spring-LGNN-seed0", "spring-FGNN-seed0", "pendulum-LGNN-seed0", "pendulum-CLGNN-seed0"}
     assert models <= names
+    for name in models:  # the train step closes the runs its workers logged into
+        assert con.execute("select status from runs where name=?", (name,)).fetchone()[0] == "FINISHED", name
     run_id = con.execute("select run_uuid from runs where name='pendulum-CLGNN-seed0'").fetchone()[0]
     keys = {r[0] for r in con.execute("select key from metrics where run_uuid=?", (run_id,))}
     assert {"val_mse", "train_loss", "N3.rollout_err", "N4.energy_err"} <= keys
+    train_id = con.execute("select run_uuid from runs where name='train'").fetchone()[0]
     parent = con.execute("select value from tags where run_uuid=? and key='mlflow.parentRunId'", (run_id,)).fetchone()
-    assert parent is not None
+    assert parent == (train_id,)
+    from mlflow import MlflowClient
+
+    top = con.execute("select value from tags where run_uuid=? and key='mlflow.parentRunId'", (train_id,)).fetchone()[0]
+    logged = MlflowClient(f"sqlite:///{root}/mlflow.db").list_artifacts(top, "data")
+    assert "data/summary.csv" in {a.path for a in logged}  # the declared artifact of evaluate
 
 
 def test_corrupted_prepared_data_is_a_clear_error_and_keeps_outputs(smoke):
@@ -84,7 +101,8 @@ def test_corrupted_prepared_data_is_a_clear_error_and_keeps_outputs(smoke):
         target.write_bytes(good)
     assert_user_error(proc, "pendulum/train.npz is unreadable or incomplete", "--step prepare")
     assert runs.read_bytes() == before
-    assert not list((root / "data" / "physics_gnn").glob(".models.*"))
+    staging = root / "data" / "physics_gnn" / ".staging"
+    assert not staging.exists() or not any(staging.iterdir())
 
 
 @pytest.mark.parametrize("override,needles", [

@@ -45,7 +45,7 @@ def test_each_model_trains_and_rolls_out(prepared, tmp_path, system, name):
     assert (tmp_path / "models" / system / name / "seed0.pt").exists()
     rows = evaluate_one(EvalJob(system, name, 0, str(root), str(tmp_path / "models"), str(tmp_path / "ev"),
                                 p.model_dump()))
-    assert [r["N"] for r in rows] == [5, 10] if system == "spring" else [3, 4]
+    assert [r["N"] for r in rows] == ([5, 10] if system == "spring" else [3, 4])
     for r in rows:
         assert 0 <= r["rollout_err"] <= 1 and 0 <= r["energy_err"] <= 1
         assert (tmp_path / "ev" / system / f"{name}_seed0_N{r['N']}_series.csv").exists()
