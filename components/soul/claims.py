@@ -19,6 +19,13 @@ TIME_OK, TIME_BAD = 1.5, 2.0   # C7
 NEWTON_OK, GD_FACTOR = 0.1, 100  # C8
 MIN_SEEDS = 3          # "reproduced" needs the direction on every one of ≥ 3 seeds
 CONFIG_KEYS = ["block", "objective", "optimizer", "lr_mult", "gamma", "rho"]
+C7_NOTE = ("true by construction of the SOUL variant: its SophiaG takes no extra Hessian pass (the diagonal "
+           "estimate is the squared gradient of the same step), so its step costs about an AdamW step whatever "
+           "the data (issue 13)")
+C9_NOTE = ("not a claim of the paper: spec §8 lists the sophia_ref comparison as descriptive (does the ordering "
+           "survive removing SOUL's changes D1–D3?)")
+C10_NOTE = ("not in spec §8: MIA robustness against the original model rather than SO vs FO (that is C5); "
+            "descriptive")
 
 
 def select_configs(frame: pd.DataFrame, block: str = "main") -> pd.DataFrame:
@@ -106,7 +113,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
         facts[f"delta_log10fq_{objective}"] = d
         cid, label = names[objective]
         claims.append(Claim(
-            claim=f"{cid}: second-order (SophiaG) beats first-order (AdamW) on forget quality for {label} "
+            id=cid, kind="claim",
+            claim=f"Second-order (SophiaG) beats first-order (AdamW) on forget quality for {label} "
                   "at matched utility",
             metric="log10 FQ_tofu (KS vs retain model), selected configs, paired by seed",
             expected="SO > FO on every seed (≥ 3)", anchor=anchors[objective],
@@ -122,7 +130,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
         ok_all &= bool(np.mean(d) >= -MU_TOLERANCE and (d >= -MU_TOLERANCE).sum() >= 2)
         bad_all &= bool(np.mean(d) < -MU_TOLERANCE)
         parts.append(f"{o}: ΔMU {mean_sd(d)}")
-    claims.append(Claim(claim="C4: second-order unlearning does not cost model utility (GradDiff, PO)",
+    claims.append(Claim(id="C4", kind="claim",
+                        claim="Second-order unlearning does not cost model utility (GradDiff, PO)",
                         metric="MU (harmonic mean of 9), selected configs", expected=f"MU_SO ≥ MU_FO − {MU_TOLERANCE}",
                         anchor="GradDiff MU 0.757 → 0.774; PO 0.858 → 0.864", observed="; ".join(parts) or "n/a",
                         verdict=verdict(ok_all, bad_all)))
@@ -134,7 +143,7 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
             d, eligible = paired_deltas(frame, selected, o, metric)
             vs.append(paired_verdict(d, eligible, strict))
             parts.append(f"{o}: {describe(d)} → {vs[-1]}")
-        claims.append(Claim(claim=f"{cid}: SO ≥ FO under {label} (GradDiff, PO)", metric=metric,
+        claims.append(Claim(id=cid, kind="claim", claim=f"SO ≥ FO under {label} (GradDiff, PO)", metric=metric,
                             expected="SO ≥ FO" if not strict else "SO > FO", anchor="P3 (qualitative)",
                             observed="; ".join(parts), verdict=combine(vs)))
     # C7 time
@@ -143,7 +152,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
     fo_t = main.loc[main["optimizer"] == "adamw", "mean_step_seconds"].median()
     ratio = float(so_t / fo_t) if fo_t and fo_t == fo_t else float("nan")
     facts["time_ratio"] = ratio
-    claims.append(Claim(claim="C7: second-order unlearning costs only reasonable extra time (P4)",
+    claims.append(Claim(id="C7", kind="check", note=C7_NOTE,
+                        claim="Second-order unlearning costs only reasonable extra time (P4)",
                         metric="median step seconds SO / FO, main grid", expected=f"≤ {TIME_OK}",
                         anchor="'reasonable' (abstract)", observed=f"{ratio:.3g}",
                         verdict=verdict(ratio <= TIME_OK, ratio > TIME_BAD)))
@@ -151,7 +161,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
     steps = toy["gd_steps_to_newton"]
     gd_far = steps is None or steps >= GD_FACTOR
     claims.append(Claim(
-        claim="C8: one Newton step on the retain loss (influence unlearning) lands near the retrained model; "
+        id="C8", kind="claim",
+        claim="One Newton step on the retain loss (influence unlearning) lands near the retrained model; "
               "gradient descent needs far more steps (P6)",
         metric="‖θ − θ_r‖/‖θ_o − θ_r‖, logistic-regression toy",
         expected=f"Newton ≤ {NEWTON_OK} and GD needs ≥ {GD_FACTOR} steps to match",
@@ -170,7 +181,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
             d, eligible = paired_deltas(frame, sel_ref, o, "log10_FQ_tofu", so="sophia_ref")
             vs.append(paired_verdict(d, eligible))
             parts.append(f"{o}: {describe(d)} → {vs[-1]}")
-        claims.append(Claim(claim="C9: the SO > FO forget-quality ordering also holds with reference Sophia "
+        claims.append(Claim(id="C9", kind="context", note=C9_NOTE,
+                            claim="The SO > FO forget-quality ordering also holds with reference Sophia "
                                   "(GNB Hessian every k steps, single momentum), i.e. it does not hinge on "
                                   "SOUL's modifications", metric="log10 FQ_tofu, sophia_ref vs AdamW",
                             expected="SO_ref > FO (GradDiff, PO)", anchor="D1–D3 (spec)",
@@ -182,7 +194,8 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
         gains.append(float(seed_values(frame, cfg, "mia_auc_k20").mean()) - orig_auc)
     gains_arr = np.array(gains)
     facts["mia_gain"] = gains_arr
-    claims.append(Claim(claim="C10: unlearning raises the Min-k% MIA AUC (forget items look less memorised)",
+    claims.append(Claim(id="C10", kind="context", note=C10_NOTE,
+                        claim="Unlearning raises the Min-k% MIA AUC (forget items look less memorised)",
                         metric="mia_auc_k20 (members = forget, aligned labels), selected configs − original",
                         expected="> 0 for every selected (objective, optimizer)", anchor="P3 (MIA robustness)",
                         observed=f"original AUC {orig_auc:.3g}; gain {mean_sd(gains_arr)} over "

@@ -7,12 +7,14 @@ is computed afterwards because it compares models (the unlearned one against the
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from components.soul import metrics as M
 from components.soul.corpus import PROMPT
-from components.soul.model import collate, encode_qa, encode_text, per_sample_nll
+from components.soul.model import collate, encode_qa, encode_text, per_sample_nll, per_setup, setup_worker
 
 AUTHOR_SETS = {"forget": "forget_eval", "retain": "retain_eval"}
 UTILITY_SETS = {"ra": "real_authors_eval", "wf": "world_facts_eval"}
@@ -155,3 +157,33 @@ def fq_metrics(items: dict[str, np.ndarray], retain_items: list[dict[str, np.nda
             "FQ_soulcode": M.forget_quality_soulcode(items["R_soul_forget"], items["R_soul_retain"]),
             "log10_FQ_soulcode": M.log10_fq(M.forget_quality_soulcode(items["R_soul_forget"],
                                                                       items["R_soul_retain"]))}
+
+
+@dataclass(frozen=True)
+class EvalSetup:
+    tok_dir: str
+    corpus_dir: str
+    evaluate: dict  # soul.evaluate as a plain dict
+
+
+def evaluate_models(batch: list[tuple[str, str, EvalSetup]]) -> list[tuple[str, dict, dict]]:
+    """The evaluate step's batch function for ``ctx.fan_out``: score each ``(name, model dir, setup)`` →
+    (name, scalar metrics, per-item arrays as lists)."""
+    setup_worker()
+    from components.soul.data import EVAL_SPLITS, load_split
+    from components.soul.model import load_model
+    from components.soul.params import EvaluateParams
+    from components.soul.tokenizer import load_tokenizer
+
+    def load(setup: EvalSetup) -> tuple:
+        corpus = Path(setup.corpus_dir)
+        return (EvaluateParams.model_validate(setup.evaluate), load_tokenizer(setup.tok_dir),
+                {s: load_split(corpus, s) for s in (*EVAL_SPLITS, "heldout")})
+
+    cache: dict = {}
+    out = []
+    for name, path, setup in batch:
+        ev, tok, data = per_setup(cache, setup, load)
+        scalars, items = evaluate_model(load_model(path), tok, data, ev)
+        out.append((name, scalars, {k: v.tolist() for k, v in items.items()}))
+    return out

@@ -22,6 +22,27 @@ def quiet_transformers() -> None:
     transformers.logging.disable_progress_bar()
 
 
+def setup_worker() -> None:
+    """First thing in every fan-out batch: one torch thread (two make small ops 10–150× slower on 2 cores),
+    deterministic algorithms, offline and quiet transformers."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    quiet_transformers()
+
+
+def per_setup(cache: dict, setup, load):
+    """``load(setup)`` once per distinct setup of a batch (a dataclass whose dict fields make it unhashable)."""
+    import json
+    from dataclasses import asdict
+
+    key = json.dumps(asdict(setup), sort_keys=True)
+    if key not in cache:
+        cache[key] = load(setup)
+    return cache[key]
+
+
 def build_model(vocab_size: int, n_positions: int, p):
     """A GPT-2 decoder from config only (no weights downloaded); dropout off so runs are deterministic."""
     quiet_transformers()

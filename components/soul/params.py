@@ -18,7 +18,8 @@ class DataParams(StrictModel):
     source: Literal["synthetic", "tofu"] = Field(
         "synthetic", description="synthetic tofu-mini, or TOFU json files under `root` (no download)")
     root: str | None = Field(None, description="TOFU folder; null = $PAPERFLOWS_DATA/tofu")
-    seed: int = Field(1000, description="data seed (the repo's dataset seed is 1000)")
+    seed: int = Field(1000, description="data seed (the repo's dataset seed is 1000); the corpus is drawn "
+                                        "with data.seed + soul.seed, so another soul.seed is another corpus")
     n_authors: int = Field(ge=10)
     qa_per_author: int = Field(10, ge=1, description="synthetic: 8 single-slot + 2 two-slot QA types (10); TOFU: 20")
     forget_frac: float = Field(gt=0, lt=0.5)
@@ -62,7 +63,8 @@ class TrainParams(StrictModel):
     batch_size: int = Field(ge=1)
     pretrain_wd: float = Field(0.0, ge=0)
     finetune_wd: float = Field(0.01, ge=0)
-    retain_seeds: list[int] = Field(min_length=1, description="seeds of the reference retain models")
+    retain_seeds: list[int] = Field(min_length=1, description="reference retain models retain_s<k>, "
+                                                               "each trained with seed soul.seed + k")
 
 
 class OptimizerParams(StrictModel):
@@ -84,7 +86,7 @@ class UnlearnParams(StrictModel):
     batch_size: int = Field(ge=1, description="forget items per step, each with one retain partner")
     base_lr: dict[OptimizerName, float] = Field(description="lr = lr_mult × base_lr[optimizer]")
     lr_mults: list[float] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1, description="run seeds are soul.seed + each entry")
     objectives: list[Objective] = Field(min_length=1)
     optimizers: list[Literal["adamw", "sophia_soul"]] = Field(min_length=1, description="main block")
     gamma: dict[OptimizerName, dict[Objective, float]] = Field(description="retain weight per optimizer")
@@ -97,7 +99,8 @@ class UnlearnParams(StrictModel):
     ref_lr_mults: list[float] = Field(default_factory=list)
     rho_sweep: list[float] = Field(default_factory=list, description="sophia_soul GradDiff at lr_mult[0]")
     gamma_swap: bool = Field(False, description="GradDiff with the other optimizer's gamma")
-    ablation_seeds: list[int] | None = Field(None, description="seeds of the ablation blocks; null = seeds")
+    ablation_seeds: list[int] | None = Field(None, description="seeds of the ablation blocks (soul.seed + "
+                                                                   "each entry); null = seeds")
 
     @model_validator(mode="after")
     def _gammas(self):
@@ -128,11 +131,11 @@ class EvaluateParams(StrictModel):
 
 
 class SoulParams(StrictModel):
-    seed: int = 0
+    seed: int = Field(0, description="every random draw derives from it: corpus (data.seed + seed), base and "
+                                     "original models (seed), retain models and unlearning runs (seed + entry)")
     data: DataParams
     model: ModelParams
     train: TrainParams
     unlearn: UnlearnParams
     evaluate: EvaluateParams = EvaluateParams()
     influence: InfluenceParams = InfluenceParams()
-    chunk_size: int = Field(6, ge=1, description="unlearning/eval runs per worker task (batching)")

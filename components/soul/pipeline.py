@@ -1,12 +1,43 @@
-"""The ``soul`` pipeline: registered with the CLI, DVC and Prefect through this object."""
+"""The ``soul`` pipeline, declared once: each step with what it reads, writes and is parameterised by.
 
-from components.core.pipeline import Pipeline
+The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
+"""
+
+from components.core.pipeline import Pipeline, Step
+from components.soul import steps
 from components.soul.params import SoulParams
+
+prepare = Step(
+    steps.prepare,
+    writes={"corpus": "data/corpus"},
+    params=("seed", "data", "model.hf_model_dir"),
+)
+train = Step(
+    steps.train,
+    reads={"corpus": "data/corpus"},
+    writes={"models": "data/models", "runs": "data/runs.parquet", "runs_csv": "data/runs.csv",
+            "mlflow_runs": "data/mlflow_runs.json"},
+    params=("seed", "data.max_len", "model", "train", "unlearn"),
+    artifacts=("runs_csv",),
+)
+evaluate = Step(
+    steps.evaluate,
+    reads={"corpus": "data/corpus", "models": "data/models", "runs": "data/runs.parquet",
+           "mlflow_runs": "data/mlflow_runs.json"},
+    writes={"eval": "data/eval", "eval_table": "data/eval.parquet", "influence": "data/influence_toy.json"},
+    params=("seed", "train.retain_seeds", "evaluate", "influence"),
+    artifacts=("eval_table",),
+)
+report = Step.report(
+    steps.report,
+    reads={"eval_table": "data/eval.parquet", "eval": "data/eval", "influence": "data/influence_toy.json",
+           "manifest": "data/corpus/manifest.json", "models": "data/models"},
+    params=("model.n_layer", "model.n_embd", "train.retain_seeds", "unlearn.lr_mults"),
+)
 
 PIPELINE = Pipeline(
     slug="soul",
     title="SOUL: second-order optimization for LLM unlearning (Jia et al., EMNLP 2024)",
     params_model=SoulParams,
-    steps_module="components.soul.steps",
-    artifacts=("eval.parquet", "models/runs.csv"),
+    steps=(prepare, train, evaluate, report),
 )

@@ -55,34 +55,35 @@ def _records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
     return [{c: r.get(c) for c in cols} for r in df.to_dict("records")]
 
 
-def build_report(ctx) -> dict[str, float]:
-    frame = pd.read_parquet(ctx.paths.data / "eval.parquet")
-    toy = read_json(ctx.paths.data / "influence_toy.json")
-    pairwise = read_json(ctx.paths.data / "eval" / "retain_pairwise_fq.json")["pairs"]
+def build_report(ctx) -> None:
+    frame = pd.read_parquet(ctx.inputs["eval_table"])
+    toy = read_json(ctx.inputs["influence"])
+    ev = ctx.inputs["eval"]
+    pairwise = read_json(ev / "retain_pairwise_fq.json")["pairs"]
     claims, facts = build_claims(frame, toy)
     selected = facts["selected"]
     ref = frame.set_index("model")
     mu_orig = float(ref.at["original", "MU"])
     retain = frame[frame["kind"] == "retain"]
-    models_dir = ctx.paths.data / "models" / "unlearn"
+    models_dir = ctx.inputs["models"] / "unlearn"
 
     rep = Report("SOUL: second-order vs first-order LLM unlearning (tiny causal LM, tofu-mini)")
     rep.text(f"Profile `{ctx.profile}`. Tiny GPT-2 ({ctx.params.model.n_layer} layers, d={ctx.params.model.n_embd}) "
              "pre-trained, fine-tuned on forget ∪ retain (original) and on retain only (reference retain models), "
              "then unlearned with GA / GradDiff / NPO / PO under AdamW (FO), SOUL's SophiaG (SO, `sophia_soul`) "
-             "and reference Sophia (`sophia_ref`). FQ_tofu is TOFU's KS test against retain seed "
-             f"{ctx.params.train.retain_seeds[0]}; configs are selected at matched utility "
+             "and reference Sophia (`sophia_ref`). FQ_tofu is TOFU's KS test against the retain model "
+             f"`retain_s{ctx.params.train.retain_seeds[0]}`; configs are selected at matched utility "
              f"(mean MU ≥ 0.9·MU(original) = {0.9 * mu_orig:.3g}), then SO vs FO is compared seed by seed.")
     rep.heading("Claims")
     rep.claims(claims)
-    reasons = [f"**{c.claim.split(':')[0]}** ({c.verdict}): {_reason(c)}" for c in claims if c.verdict != "reproduced"]
+    reasons = [f"**{c.id}** ({c.verdict}): {_reason(c)}" for c in claims if c.verdict != "reproduced"]
     if reasons:
         rep.text("Why the other verdicts read as they do (from the numbers above): " + " ".join(reasons))
     rep.text("**Scale caveat.** A model of this size sits in a different Sophia clipping regime from a 7B model "
              "(spec §3.3): at 7B essentially every coordinate takes the pure step lr·sign(m). The median "
              "`frac_clipped` below says which regime each run was in here; a result at this scale does not "
              "test the 7B mechanism. KS p-values depend on the number of forget items "
-             f"({read_json(ctx.paths.data / 'corpus' / 'manifest.json')['counts']['forget']} here vs 400 "
+             f"({read_json(ctx.inputs['manifest'])['counts']['forget']} here vs 400 "
              "in TOFU), so FQ values compare only within this report.")
     rep.heading("Reference models")
     rep.table(_records(frame[frame["kind"] != "unlearn"],
@@ -115,7 +116,7 @@ def build_report(ctx) -> dict[str, float]:
             paths.append((f"{row['optimizer']}", row["optimizer"], path))
     if paths:
         rep.figure("frac_clipped", _fig_curves(paths, "frac_clipped", "frac_clipped"),
-                   "Share of coordinates whose Sophia ratio |m|/(ρ·bs·h) is clipped at 1, per step (seed 0 runs).")
+                   "Share of coordinates whose Sophia ratio |m|/(ρ·bs·h) is clipped at 1, per step (first seed).")
     loss_paths = []
     for _, cfg in selected.iterrows():
         runs = frame[(frame["kind"] == "unlearn") & (frame["block"] == "main") & (frame["objective"] == cfg["objective"])
@@ -126,7 +127,7 @@ def build_report(ctx) -> dict[str, float]:
                 loss_paths.append((f"{cfg['objective']}-{cfg['optimizer']}", cfg["optimizer"], path))
     if loss_paths:
         rep.figure("loss_forget", _fig_curves(loss_paths, "loss_forget", "forget term of the loss"),
-                   "Forget term per step, selected configs (seed 0).")
+                   "Forget term per step, selected configs (first seed).")
     rep.heading("Ablations")
     for block, text in (("ref_sophia", "Reference Sophia (GNB Hessian every k steps, one momentum EMA, bs = loss "
                                        "tokens): does the conclusion survive D1–D3?"),
@@ -154,14 +155,14 @@ def build_report(ctx) -> dict[str, float]:
     rep.heading("Example generations (first forget question)")
     samples = []
     for name in ("original", f"retain_s{ctx.params.train.retain_seeds[0]}"):
-        s = read_json(ctx.paths.data / "eval" / f"{name}.json")["samples"]["forget"]
+        s = read_json(ev / f"{name}.json")["samples"]["forget"]
         samples.append({"model": name, **s})
     for _, cfg in selected.iterrows():
         runs = frame[(frame["kind"] == "unlearn") & (frame["block"] == "main") & (frame["objective"] == cfg["objective"])
                      & (frame["optimizer"] == cfg["optimizer"]) & (frame["lr_mult"] == cfg["lr_mult"])]
         if len(runs):
             name = runs.sort_values("seed").iloc[0]["model"]
-            s = read_json(ctx.paths.data / "eval" / f"{name}.json")["samples"]["forget"]
+            s = read_json(ev / f"{name}.json")["samples"]["forget"]
             samples.append({"model": f"{cfg['objective']}/{cfg['optimizer']}", **s})
     rep.table(samples, ["model", "question", "answer", "generation"])
     metrics = {"mu_original": mu_orig, "fq_tofu_original": float(ref.at["original", "FQ_tofu"]),
@@ -179,9 +180,8 @@ def build_report(ctx) -> dict[str, float]:
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_log10fq"] = float(cfg["log10_FQ_tofu"])
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_mu"] = float(cfg["MU"])
     metrics = {k: v for k, v in metrics.items() if v == v and np.isfinite(v)}
-    write_outputs(ctx.paths.reports, rep, claims, metrics)
-    ctx.log(" | ".join(f"{c.claim.split(':')[0]} {c.verdict}" for c in claims))
-    return metrics
+    claims = write_outputs(ctx, rep, claims, metrics)
+    ctx.log(" | ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
 
 
 def _gamma_grid(frame: pd.DataFrame, u) -> list[dict]:
@@ -197,7 +197,7 @@ def _gamma_grid(frame: pd.DataFrame, u) -> list[dict]:
 
 def _reason(claim) -> str:
     """A data-derived explanation of a verdict that is not 'reproduced' (rules of components/soul/claims.py)."""
-    obs, cid = claim.observed, claim.claim.split(":")[0]
+    obs, cid = claim.observed, claim.id
     special = {
         "C4": "the utility rule (mean and ≥ 2 of 3 seeds within 0.02) holds for one objective but not the other.",
         "C5": "GradDiff and PO do not agree (each is judged by the paired rule; both must hold).",

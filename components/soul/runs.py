@@ -10,14 +10,19 @@ def run_id(cfg: dict) -> str:
     return f"{cfg['objective']}_{cfg['optimizer']}_{hashlib.sha1(key.encode()).hexdigest()[:6]}_s{cfg['seed']}"
 
 
-def expand_runs(u) -> list[dict]:
-    """Every unlearning run as a flat dict with a stable ``run_id``; ``u`` is ``soul.unlearn``."""
+def expand_runs(u, base_seed: int = 0) -> list[dict]:
+    """Every unlearning run as a flat dict with a stable ``run_id``; ``u`` is ``soul.unlearn``.
+
+    A run's ``seed`` is ``base_seed`` (``soul.seed``) + the list entry, so another ``soul.seed`` is a
+    disjoint block of runs (the stability check); SO and FO runs of one seed stay paired.
+    """
     out: list[dict] = []
     ablation_seeds = u.ablation_seeds if u.ablation_seeds is not None else u.seeds
     rho = u.sophia.rho
 
     def add(block, objective, optimizer, lr_mult, seeds, gamma=None, rho_=rho):
-        for seed in seeds:
+        for entry in seeds:
+            seed = base_seed + entry
             cfg = {"block": block, "objective": objective, "optimizer": optimizer, "lr_mult": lr_mult,
                    "lr": lr_mult * u.base_lr[optimizer],
                    "gamma": u.gamma[optimizer][objective] if gamma is None else gamma,

@@ -22,9 +22,12 @@ def test_outputs_and_claims(smoke):
     assert "Traceback" not in proc.stdout + proc.stderr
     data, rep = root / "data" / "soul", root / "reports" / "soul"
     for rel in ("corpus/manifest.json", "corpus/ge_validation.json", "corpus/tokenizer", "models/base",
-                "models/original", "models/retain_s0", "models/runs.csv", "eval.parquet", "influence_toy.json"):
+                "models/original", "models/retain_s0", "runs.csv", "runs.parquet", "mlflow_runs.json", "eval.parquet",
+                "influence_toy.json"):
         assert (data / rel).exists(), rel
-    runs = pd.read_csv(data / "models" / "runs.csv")
+    staging = data / ".staging"  # every staged output was published
+    assert not staging.exists() or not any(staging.iterdir())
+    runs = pd.read_csv(data / "runs.csv")
     assert len(runs) == 9 and set(runs["optimizer"]) == {"adamw", "sophia_soul", "sophia_ref"}
     for rid in runs["run_id"]:
         log = pd.read_csv(data / "models" / "unlearn" / rid / "train_log.csv")
@@ -39,19 +42,27 @@ def test_outputs_and_claims(smoke):
     for name in ("report.md", "report.html", "claims.json", "metrics.json", "figures/fq_mu_front.png"):
         assert (rep / name).stat().st_size > 0, name
     claims = json.loads((rep / "claims.json").read_text())
-    ids = [c["claim"].split(":")[0] for c in claims]
-    assert {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"} <= set(ids)
+    by_id = {c["id"]: c for c in claims}
+    assert len(by_id) == len(claims)  # ids are unique
+    assert {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"} <= set(by_id)  # every claim of spec §8 has a row
+    assert {i: c["kind"] for i, c in by_id.items()} == {
+        "C1": "claim", "C2": "claim", "C3": "claim", "C3b": "claim", "C4": "claim", "C5": "claim", "C6": "claim",
+        "C7": "check", "C8": "claim", "C9": "context", "C10": "context"}
     for row in claims:
-        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
+        assert not row["claim"].startswith(row["id"])  # the id is a field, not part of the text
+        assert (row["kind"] == "claim") != bool(row["note"].strip())  # checks and context say why they do not count
     # one seed cannot reproduce a paired claim; the toy bridge is exact and must hold
-    assert all(c["verdict"] != "reproduced" for c in claims if c["claim"].startswith(("C1:", "C2:", "C3:")))
-    assert next(c for c in claims if c["claim"].startswith("C8:"))["verdict"] == "reproduced"
+    assert all(by_id[i]["verdict"] != "reproduced" for i in ("C1", "C2", "C3"))
+    assert by_id["C8"]["verdict"] == "reproduced"
+    text = (rep / "report.md").read_text()
+    assert "Checks and context" in text and "Verdict stability" in text
     metrics = json.loads((rep / "metrics.json").read_text())
     assert metrics["n_unlearning_runs"] == 9
 
 
-def test_mlflow_nested_runs(smoke):
+def test_mlflow_nested_runs(smoke, tmp_path):
     client, _, _, runs = pipeline_runs(smoke[0], "soul")
     models = [r for r in runs if r.data.tags.get("model")]
     names = {r.data.tags["mlflow.runName"] for r in models}
@@ -64,8 +75,15 @@ def test_mlflow_nested_runs(smoke):
         assert {"objective", "optimizer", "lr", "gamma", "beta1_effective", "T", "warmup"} <= set(r.data.params)
     so = next(r for r in unlearn if r.data.params["optimizer"] == "sophia_soul")
     assert float(so.data.params["beta1_effective"]) == pytest.approx(0.81)
+    assert 0 <= so.data.metrics["frac_clipped_median"] <= 1 and "loss_forget_final" in so.data.metrics
+    # the per-step diagnostics (spec §6.4) travel as the run's train_log.csv artifact
+    local = client.download_artifacts(so.info.run_id, "train_log.csv", str(tmp_path))
+    log = pd.read_csv(local)
+    assert len(log) == 2 and log["frac_clipped"].between(0, 1).all()
+    # ... and as metric histories, one point per step, equal to the table
     history = client.get_metric_history(so.info.run_id, "frac_clipped")
-    assert len(history) == 2
+    assert [m.step for m in history] == [0, 1]
+    assert [m.value for m in history] == pytest.approx(log["frac_clipped"].tolist())
 
 
 def test_bad_param_exits_2_with_one_message(tmp_path):
@@ -93,4 +111,4 @@ def test_tampered_corpus_rejected_and_nothing_written(smoke, tmp_path):
     forget.write_text(forget.read_text()[:-200])  # a truncated split
     proc = run_cli(["run", "soul", "--profile", "smoke", "--step", "train"], root)
     assert proc.returncode == 2 and "forget.jsonl" in proc.stderr and "--step prepare" in proc.stderr
-    assert not (root / "data" / "soul" / "models").exists()
+    assert not (root / "data" / "soul" / "models").exists() and not (root / "data" / "soul" / "runs.csv").exists()
