@@ -47,7 +47,8 @@ def key(env: dict[str, str] | None = None) -> str:
     env = dict(os.environ if env is None else env)
     keyed = {k: v for k, v in env.items() if k.startswith(ENV_PREFIXES) and not k.startswith(NOT_KEYED)}
     site = Path(sysconfig.get_paths()["purelib"])
-    payload = {"python": sys.executable, "site": site.stat().st_mtime_ns if site.exists() else 0,
+    installed = sorted(p.name for p in site.glob("*.dist-info"))  # names carry versions: changes on (un)install
+    payload = {"python": sys.executable, "site": installed,
                "code": hashlib.sha1(Path(__file__).read_bytes()).hexdigest(), "env": keyed}
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -137,7 +138,7 @@ def _start_daemon(k: str) -> socket.socket | None:
             return sock
         with contextlib.suppress(FileNotFoundError):
             (base / f"{k}.sock").unlink()
-        log = open(base / f"{k}.log", "wb")
+        log = open(base / f"{k}.log", "ab")  # appended: an earlier runner's last words stay readable
         proc = subprocess.Popen([sys.executable, "-m", "flows.warm", k], stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, env=dict(os.environ), cwd="/")
         log.close()
@@ -163,9 +164,9 @@ def serve(k: str) -> None:
         os.environ.setdefault(name, threads)  # BLAS reads these once, when numpy loads here
     api = None
     if not os.environ.get("PREFECT_API_URL"):
-        from flows._api import LocalPrefectAPI, prefect_home
+        from flows._api import LocalPrefectAPI
 
-        api = LocalPrefectAPI(prefect_home() / "paperflows-api.log").start()  # boots while we import
+        api = LocalPrefectAPI(base / f"{k}.api.log").start()  # boots while we import
         os.environ["PREFECT_API_URL"] = api.url
     try:
         for name in PRELOAD:
@@ -195,8 +196,12 @@ def _loop(listener: socket.socket, idle: float, api) -> None:
         for selected, _ in sel.select(timeout=0.05):
             if selected.fileobj is listener:
                 conn, _ = listener.accept()
-                msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
-                request = json.loads(msg.decode())
+                try:
+                    request, fds = _receive(conn)
+                except (OSError, ValueError):  # a malformed request must not end the runs in flight
+                    traceback.print_exc()
+                    conn.close()
+                    continue
                 if request.get("stop"):
                     conn.sendall(b'{"stopped": true}\n')
                     conn.close()
@@ -204,7 +209,8 @@ def _loop(listener: socket.socket, idle: float, api) -> None:
                         _forward(pid, signal.SIGTERM)
                     return
                 if api is not None and (api.process is None or api.process.poll() is not None):
-                    api.start().wait()  # the local API died (e.g. killed): a new one on the same port
+                    print("the local Prefect API had stopped: starting it again", flush=True)
+                    api.start().wait()  # a new one on the same port
                 pid = os.fork()
                 if pid == 0:
                     _child(request, fds, listener, conn)  # never returns
@@ -218,10 +224,10 @@ def _loop(listener: socket.socket, idle: float, api) -> None:
                 if not selected.fileobj.recv(1):
                     _forward(pid, signal.SIGTERM)
                     sel.unregister(selected.fileobj)
-        while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
+        for pid in list(children):  # only our runs: the API server is a child too, and not ours to reap here
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                continue
             conn = children.pop(pid)
             with contextlib.suppress(KeyError, ValueError):
                 sel.unregister(conn)
@@ -231,6 +237,17 @@ def _loop(listener: socket.socket, idle: float, api) -> None:
             last = time.monotonic()
         if not children and time.monotonic() - last > idle:
             return
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    """One request: a JSON line (read to its end, however the stream splits it) and the client's 3 fds."""
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    while not msg.endswith(b"\n"):
+        more = conn.recv(1 << 20)
+        if not more:
+            raise ValueError("request ended early")
+        msg += more
+    return json.loads(msg.decode()), list(fds)
 
 
 def _child(request: dict, fds: list[int], listener: socket.socket, conn: socket.socket) -> None:

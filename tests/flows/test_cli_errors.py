@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import free_port, run_cli
+from helpers import REPO, free_port, run_cli
 
 
 def assert_user_error(proc, *needles):
@@ -29,7 +29,7 @@ def test_bad_usage_and_params(project, args, needles):
 
 def test_missing_upstream_output_names_the_step_to_run(project):
     proc = run_cli(["run", "whyshift", "--profile", "smoke", "--step", "train"], project)
-    assert_user_error(proc, "missing upstream output: data/whyshift/prepared/grid.parquet",
+    assert_user_error(proc, "missing upstream output: data/whyshift/prepared",
                       "paperflows run whyshift --step prepare")
 
 
@@ -61,4 +61,6 @@ def test_list(project):
     from flows.registry import PIPELINES
 
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
-    assert listed == list(PIPELINES) and len(PIPELINES) == 5
+    assert listed == list(PIPELINES)
+    assert all((REPO / "flows" / f"{slug}.py").exists() and (REPO / "components" / slug / "pipeline.py").exists()
+               for slug in PIPELINES)
