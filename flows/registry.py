@@ -12,6 +12,8 @@ PIPELINES = {
     "physics_gnn": "components.physics_gnn.pipeline",
     "causality": "components.causality.pipeline",
     "grammar": "components.grammar.pipeline",
+    "mi_generalization": "components.mi_generalization.pipeline",
+    "moveint": "components.moveint.pipeline",
 }
 
 

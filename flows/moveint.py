@@ -1,0 +1,27 @@
+"""Prefect flow ``moveint``: the pipeline's steps in order, each a task (declared in components/moveint/pipeline.py)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from components.core.prefect_adapter import PrefectRun
+from components.moveint.pipeline import PIPELINE, evaluate, prepare, report, train
+from flows.types import Profile, StepName
+
+
+@flow(name="moveint", description=PIPELINE.title, log_prints=False)
+def moveint(profile: Profile = "default", steps: list[StepName] | None = None,
+              overrides: list[str] | None = None) -> dict:
+    """Run the moveint pipeline.
+
+    Args:
+        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        steps: subset of steps to run, in pipeline order; empty = all.
+        overrides: params overrides as `moveint.key.path=value` (e.g. `moveint.seed=1`).
+    """
+    with PrefectRun(PIPELINE, profile, steps, overrides) as run:
+        run.step(prepare)
+        run.step(train)
+        run.step(evaluate)
+        run.step(report)
+    return run.summary
