@@ -34,10 +34,15 @@ def test_files_written(smoke_run):
     claims = json.loads((rep / "claims.json").read_text())
     assert len(claims) >= 3
     for row in claims:
-        assert list(row) == ["claim", "metric", "expected", "anchor", "observed", "verdict"]
+        assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
+    assert [c["id"] for c in claims if c["kind"] == "claim"] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8",
+                                                                  "C9", "P6"]  # every spec §8 claim has a row
     identity = next(c for c in claims if "sum to the total" in c["claim"])
-    assert identity["verdict"] == "reproduced"
+    assert identity["verdict"] == "reproduced" and identity["kind"] == "check" and identity["note"]
+    metrics = json.loads((rep / "metrics.json").read_text())
+    counted = [c["verdict"] for c in claims if c["kind"] == "claim"]
+    assert metrics["claims_reproduced"] == counted.count("reproduced") and metrics["checks_and_context"] == 1
     metrics = json.loads((rep / "metrics.json").read_text())
     assert metrics["n_configs"] == 24 and metrics["n_error"] == 0 and metrics["max_identity_error"] < 1e-9
     assert (root / "reports" / "index.html").exists()

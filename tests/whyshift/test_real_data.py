@@ -468,7 +468,7 @@ def test_pipeline_runs_end_to_end_on_real_taxi_files(tmp_path):
     assert not (project / "data/whyshift/prepared/settings/10/world.json").exists()
     results = pd.read_parquet(project / "data/whyshift/train/results.parquet")
     assert len(results) == 24 and (results["status"] == "ok").all() and (results["n_features"] == 7).all()
-    claims = {c["claim"].split(" ")[0]: c for c in json.loads((project / "reports/whyshift/claims.json").read_text())}
+    claims = {c["id"]: c for c in json.loads((project / "reports/whyshift/claims.json").read_text())}
     assert claims["C2"]["verdict"] == "inconclusive" and claims["C8"]["verdict"] == "inconclusive"
     assert "synthetic" not in claims["C3"]["observed"]
 
