@@ -112,6 +112,7 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, st
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-dvc", action="store_true", help="skip the no-op `dvc repro` timing (a smoke repro first)")
     args = parser.parse_args()
     env = {"PREFECT_HOME": tempfile.mkdtemp(prefix="bench-prefect-"), "PYTHONWARNINGS": "ignore"}
     variants = ("direct", "paperflows", "paperflows_cold", "paperflows_server")
@@ -138,7 +139,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    noop = dvc_noop(env)
+    noop = None if args.no_dvc else dvc_noop(env)
     med = {k: statistics.median(v) for k, v in walls.items()}
     step = statistics.median(steps["direct"])
     others = [k for k in variants if k != "direct"]

@@ -108,3 +108,21 @@ def test_every_stage_depends_on_the_params_model():
     for slug in PIPELINES:
         module = get_pipeline(slug).params_model.__module__.replace(".", "/") + ".py"
         assert all(module in stage["deps"] for stage in stages(get_pipeline(slug), REPO).values())
+
+
+def test_every_declared_param_key_is_in_params_yaml():
+    """DVC reads stage params from params.yaml itself: a key left to a pydantic default breaks `dvc repro`."""
+    import yaml
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    missing = []
+    for slug in PIPELINES:
+        for stage, spec in stages(get_pipeline(slug), REPO).items():
+            for key in spec.get("params", []):
+                node = params
+                for part in key.split("."):
+                    if not isinstance(node, dict) or part not in node:
+                        missing.append(f"{stage}: {key}")
+                        break
+                    node = node[part]
+    assert not missing, missing
