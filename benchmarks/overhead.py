@@ -166,6 +166,9 @@ def dvc_noop(env: dict) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         repo = copy_project(Path(tmp) / "r")
         shutil.copytree(REPO / "components", repo / "components", ignore=shutil.ignore_patterns("__pycache__"))
+        for committed in REPO.glob("reports/*/stability.json"):  # committed deps of the report stages
+            (repo / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(committed, repo / committed.relative_to(REPO))
         params = deep_merge(yaml.safe_load((repo / "params.yaml").read_text()),
                             yaml.safe_load((repo / "profiles/smoke.yaml").read_text()))
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
