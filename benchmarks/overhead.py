@@ -166,7 +166,7 @@ def dvc_noop(env: dict) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         repo = copy_project(Path(tmp) / "r")
         shutil.copytree(REPO / "components", repo / "components", ignore=shutil.ignore_patterns("__pycache__"))
-        for committed in REPO.glob("reports/*/stability.json"):  # committed deps of the report stages
+        for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
             (repo / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(committed, repo / committed.relative_to(REPO))
         params = deep_merge(yaml.safe_load((repo / "params.yaml").read_text()),

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     dvc.set_defaults(func=cmd_dvc)
 
     stab = sub.add_parser("stability", help="rerun a pipeline's claims under a perturbation; record which "
-                                            "verdicts flip in reports/<slug>/stability.json")
+                                            "verdicts flip in stability/<slug>/verdicts.json")
     stab.add_argument("slug", help="a pipeline whose outputs exist (run it first)")
     stab.add_argument("--profile", default="default", help="the profile its outputs were made with")
     stab.add_argument("--perturb", default="seeds", help="seeds (a disjoint seed block, default) | threads")
@@ -357,7 +357,7 @@ def cmd_stability(args) -> int:
         mark = "FLIPS" if r["flipped"] else "holds"
         print(f"{r['id']:>12s}  {mark}  {r['baseline']} → {r['perturbed']}")
     print(f"{len(result['flipped'])} of {len(result['rows'])} verdicts flipped under {result['perturbation']} "
-          f"({time.perf_counter() - started:.0f} s); wrote reports/{args.slug}/stability.json")
+          f"({time.perf_counter() - started:.0f} s); wrote stability/{args.slug}/verdicts.json")
     print(f"apply it to the report: paperflows run {args.slug} --profile {args.profile} --step report")
     return 0
 

@@ -3,7 +3,8 @@
 Each paper's ``pipeline.py`` lists its :class:`Step` declarations in order, like a Kedro pipeline.
 From that one declaration come the Prefect flow's tasks, the missing-input checks, the atomic
 (staged) writes, the MLflow artifacts and the DVC stages (``paperflows dvc``). Declared paths are
-``data/<rel>`` or ``reports/<rel>``, i.e. under ``data/<slug>/`` and ``reports/<slug>/``.
+``data/<rel>`` or ``reports/<rel>``, i.e. under ``data/<slug>/`` and ``reports/<slug>/`` (and the committed
+``stability/<slug>/verdicts.json`` the report step reads).
 
 Nothing here imports Prefect: the Prefect adapter wraps :meth:`PipelineRun.step` in a task.
 """
@@ -30,7 +31,7 @@ from components.core.tracking import TrackedRun, Tracker, check_reachable, git_s
 REPORT_WRITES = {"report_md": "reports/report.md", "report_html": "reports/report.html",
                  "figures": "reports/figures", "claims": "reports/claims.json"}
 REPORT_METRICS = {"metrics": "reports/metrics.json"}
-STABILITY_FILE = "reports/stability.json"  # committed; written by `paperflows stability <slug>`
+STABILITY_FILE = "stability/verdicts.json"  # committed (not a DVC out); written by `paperflows stability <slug>`
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,13 @@ class Pipeline:
         return self.grid(params)
 
 
+ROOTS = ("data", "reports", "stability")  # step outputs, reports, committed stability checks: each per slug
+
+
 def resolve_path(root: Path, slug: str, declared: str) -> Path:
     head, _, rel = declared.partition("/")
-    if head not in ("data", "reports") or not rel:
-        raise ValueError(f"declared path {declared!r} must start with data/ or reports/")
+    if head not in ROOTS or not rel:
+        raise ValueError(f"declared path {declared!r} must start with one of {', '.join(r + '/' for r in ROOTS)}")
     return root / head / slug / rel
 
 

@@ -114,7 +114,7 @@ OTHER_TITLE = "Checks and context (not counted: each note says why the row canno
 def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str, float]) -> list[Claim]:
     """A report step's declared outputs: report.md/.html + figures, claims.json and metrics.json (DVC
     metrics, also logged to the step's run). Verdicts that flipped in the last stability check
-    (``reports/<slug>/stability.json``) become *inconclusive* with the reason; the check's findings
+    (``stability/<slug>/verdicts.json``) become *inconclusive* with the reason; the check's findings
     are added to the report; the verdict counts of the claim rows (after stability) join the metrics.
     Returns the claims as written."""
     from components.core.stability import apply_stability, read_stability, stability_section

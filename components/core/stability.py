@@ -2,7 +2,7 @@
 
 ``paperflows stability <slug>`` reruns a pipeline in a scratch copy of the project under a
 perturbation that changes floats but not the science, and records every claim's verdict in both
-runs in ``reports/<slug>/stability.json`` (committed). The report step reads that file: a verdict
+runs in ``stability/<slug>/verdicts.json`` (committed; not a DVC out). The report step reads that file: a verdict
 that flipped is reported *inconclusive* with the reason, and the flip table is part of the report.
 
 Perturbations: ``seeds`` — a disjoint block of seeds (``<slug>.seed`` + ``SEED_OFFSET``; every
@@ -87,7 +87,7 @@ def stability_section(report, stability: dict | None, claims: list[Claim], slug:
 
 
 def run_check(root: Path, slug: str, profile: str, perturbation: str, seed: int, keep: bool = False) -> dict:
-    """Rerun ``slug`` under ``perturbation`` in scratch copies; write and return ``reports/<slug>/stability.json``.
+    """Rerun ``slug`` under ``perturbation`` in scratch copies; write and return ``stability/<slug>/verdicts.json``.
 
     The baseline is this checkout's current outputs, re-judged without any earlier stability file
     (so the comparison is between raw verdicts); the perturbed run starts from empty data.
@@ -127,7 +127,9 @@ def run_check(root: Path, slug: str, profile: str, perturbation: str, seed: int,
               "perturbation_key": perturbation, "commit": git_state(root)[0],
               "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "flipped": [r["id"] for r in rows if r["flipped"]], "rows": rows}
-    write_json(root / "reports" / slug / "stability.json", result, sort_keys=False)
+    from components.core.pipeline import STABILITY_FILE, resolve_path
+
+    write_json(resolve_path(root, slug, STABILITY_FILE), result, sort_keys=False)
     return result
 
 

@@ -117,7 +117,7 @@ def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
     repo = tmp_path / "repo"
     copy_project(repo)
     shutil.copytree(REPO / "components", repo / "components", ignore=shutil.ignore_patterns("__pycache__"))
-    for committed in REPO.glob("reports/*/stability.json"):  # committed deps of the report stages
+    for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
         (repo / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(committed, repo / committed.relative_to(REPO))
     # the test repo's defaults are the smoke sizes, so every stage takes seconds

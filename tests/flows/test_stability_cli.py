@@ -17,7 +17,7 @@ def test_stability_check_records_verdicts_and_reaches_the_report(tmp_path):
     assert wrong.returncode == 2 and "profile" in wrong.stderr
     proc = run_cli(["stability", "whyshift", "--profile", "smoke", "--perturb", "seeds"], root)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads((root / "reports/whyshift/stability.json").read_text())
+    result = json.loads((root / "stability/whyshift/verdicts.json").read_text())
     ids = [c["id"] for c in json.loads((root / "reports/whyshift/claims.json").read_text()) if c["kind"] == "claim"]
     assert [r["id"] for r in result["rows"]] == ids and result["perturbation_key"] == "seeds"
     assert run_cli(["run", "whyshift", "--profile", "smoke", "--step", "report"], root).returncode == 0
