@@ -55,6 +55,25 @@ def git_state(root: Path) -> tuple[str, str]:
         return "unknown", "unknown"
 
 
+def _initialise_sqlite_store(uri: str) -> None:
+    """Create or migrate a SQLite store under an exclusive file lock.
+
+    MLflow builds the schema on first open; two processes doing it at once (parallel first runs on a fresh
+    checkout) leave it half-migrated, and every later open fails with "table … already exists".
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    import fcntl
+
+    from mlflow import MlflowClient
+
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + "-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
 class Tracker:
     """One MLflow experiment (the slug) on one tracking URI."""
 
@@ -62,6 +81,7 @@ class Tracker:
         from mlflow import MlflowClient
 
         self.uri = uri
+        _initialise_sqlite_store(uri)
         self.client = MlflowClient(tracking_uri=uri)
         self.experiment_id = self._ensure_experiment(experiment, artifact_root)
 

@@ -70,3 +70,21 @@ def test_nested_runs_params_metrics_and_lightning_logger(tmp_path):
     assert p.info.status == "FINISHED"
     assert (tmp_path / "art" / "demo").exists() or tracker.client.get_experiment(
         tracker.experiment_id).artifact_location.startswith((tmp_path / "art").as_uri())
+
+
+def test_parallel_first_opens_of_a_fresh_sqlite_store_all_succeed(tmp_path):
+    """Five processes opening a store that does not exist yet: without the init lock MLflow's schema
+    creation races and leaves the store half-migrated (every open then fails)."""
+    import multiprocessing as mp
+
+    import mlflow  # noqa: F401  imported once, before forking: the children only race on the schema
+
+    uri = f"sqlite:///{tmp_path / 'fresh.db'}"
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=Tracker, args=(uri, "race")) for _ in range(5)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 5
+    assert Tracker(uri, "race").client.get_experiment_by_name("race") is not None
