@@ -221,15 +221,29 @@ def test_region_flip_exactly_reverses_the_flip_feature_at_the_main_target(worlds
 def test_region_definitions(worlds):
     Xi, _ = worlds["syn_income"].population("CA").sample(5000, 1)
     occ = worlds["syn_income"].layout.block_offsets[4]
-    expect = (Xi[:, occ:occ + 3].sum(axis=1) == 1) & (Xi[:, 1] < -0.5)
+    codes = list(worlds["syn_income"].structure.region_codes["OCC"])   # most frequent OCC codes (issue 12)
+    expect = (Xi[:, [occ + c for c in codes]].sum(axis=1) == 1) & (Xi[:, 1] < -0.5)
     np.testing.assert_array_equal(worlds["syn_income"].in_region(Xi), expect)
     Xa, _ = worlds["syn_accident"].population("CA").sample(5000, 1)
     np.testing.assert_array_equal(worlds["syn_accident"].in_region(Xa), Xa[:, 8] > 1.0)
 
 
+def test_region_codes_hold_the_intended_category_mass(worlds):
+    from components.whyshift.generator import REGION_CAT_MASS
+
+    for w in worlds.values():
+        for col, codes in w.structure.region_codes.items():
+            t = w.structure.theta[w.layout.cat_index(col)]
+            p = np.exp(t - np.logaddexp.reduce(t))
+            assert p[list(codes)].sum() >= REGION_CAT_MASS
+            assert p[list(codes)].sum() - p[list(codes)].min() < REGION_CAT_MASS   # the fewest codes that do
+
+
 def test_main_target_is_farthest_and_region_is_forced_only_in_yx_worlds(worlds):
     for name, w in worlds.items():
-        emb = {d: np.r_[p.z, p.eps_b] for d, p in w.params.items()}
+        if name == "syn_accident":   # X world: main target = largest exact Bayes drop among overlapping slots
+            continue
+        emb = {d: np.r_[p.eps_b, p.eps_delta] for d, p in w.params.items()}   # the conditional's draws (issue 12)
         dist = {d: np.linalg.norm(e - emb[w.source]) for d, e in emb.items() if d != w.source}
         assert w.main_target == max(dist, key=dist.get)
         if name != "syn_accident":
