@@ -1,7 +1,10 @@
-"""Config selection at matched utility and the claims of spec §8, verdicts computed from eval.parquet.
+"""The claims of spec §8 from eval.parquet.
 
-Selection (spec §7 report): per (objective, optimizer) seed means; eligible configs keep mean MU ≥
-0.9·MU(original); pick the highest mean log10 FQ_tofu. SO vs FO is then compared seed by seed.
+Forget-side SO-vs-FO rows (C1–C3b, C5, C6) compare the FQ–MU trade-off front area of each optimizer
+(``tradeoff.py``), paired by seed, at a matched γ grid — the rule changed from spec §7's one selected
+config per optimizer (issue 13: the selection is discontinuous and flipped verdicts under float noise).
+The spec's selection (eligible configs keep mean MU ≥ 0.9·MU(original); highest mean log10 FQ_tofu) is
+kept for C4 (utility) and reported beside each row for comparison.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ MU_TOLERANCE = 0.02    # C4: MU_SO ≥ MU_FO − 0.02
 TIME_OK, TIME_BAD = 1.5, 2.0   # C7
 NEWTON_OK, GD_FACTOR = 0.1, 100  # C8
 MIN_SEEDS = 3          # "reproduced" needs the direction on every one of ≥ 3 seeds
+MIN_EFFECT = 0.02      # front-area verdicts: |mean Δ| must reach this (area units ≈ FQ kept at full utility)
+C4_SEED_SHARE = 0.6    # C4: MU_SO ≥ MU_FO − 0.02 on ≥ 60% of seeds (spec: 2 of 3)
 CONFIG_KEYS = ["block", "objective", "optimizer", "lr_mult", "gamma", "rho"]
+C8_NOTE = ("holds by construction: for a regularised logistic loss, one Newton step on the retain objective from "
+           "the original optimum is the influence-function estimate and is second-order accurate in the forget "
+           "fraction, while GD's step count is set by the conditioning λ; the toy verifies the derivation (P6), "
+           "data cannot decide it")
+CLIP_NOTE = ("issue 13's mechanism setting, not a spec §8 row: SophiaG with ρ small enough that nearly every "
+             "coordinate takes the sign step (the 7B regime), same lr/γ grid, against the main AdamW runs")
+FORGET_GATE = ("no run of either optimizer reached FQ ≥ 0.05 at MU ≥ 0.9·MU(original) for this objective, so "
+               "the comparison is between runs that did not forget (issue 13): inconclusive")
 C7_NOTE = ("true by construction of the SOUL variant: its SophiaG takes no extra Hessian pass (the diagonal "
            "estimate is the squared gradient of the same step), so its step costs about an AdamW step whatever "
            "the data (issue 13)")
@@ -99,53 +112,133 @@ def combine(verdicts: list[str]) -> str:
     return "inconclusive"
 
 
+def front_areas(frame: pd.DataFrame, objective: str, metric: str, block: str = "main",
+                optimizers: tuple[str, ...] = ("adamw", "sophia_soul"), blocks: dict | None = None) -> pd.DataFrame:
+    """Front area of ``metric`` vs relative MU per seed (rows) and optimizer (columns); all runs of the
+    (block, objective, optimizer, seed) — every lr and γ — plus the original model's point."""
+    from components.soul.tradeoff import front_area
+
+    orig = frame[frame["model"] == "original"].iloc[0]
+    mu_orig = float(orig["MU"])
+    runs = frame[(frame["kind"] == "unlearn") & (frame["objective"] == objective)]
+    out = {}
+    for opt in optimizers:
+        b = (blocks or {}).get(opt, block)
+        sub = runs[(runs["block"] == b) & (runs["optimizer"] == opt)]
+        out[opt] = {int(seed): front_area(np.r_[g["MU"].to_numpy(float) / mu_orig, 1.0],
+                                          np.r_[g[metric].to_numpy(float), float(orig[metric])])
+                    for seed, g in sub.groupby("seed")}
+    return pd.DataFrame(out).sort_index()
+
+
+def forgets(frame: pd.DataFrame, objective: str, blocks: tuple[str, ...] = ("main",)) -> tuple[bool, float]:
+    """Whether some run of ``objective`` reaches FQ ≥ 0.05 at MU ≥ 0.9·MU(original); also its best such FQ."""
+    from components.soul.tradeoff import FORGETS, U_FLOOR
+
+    mu_orig = float(frame.loc[frame["model"] == "original", "MU"].iloc[0])
+    runs = frame[(frame["kind"] == "unlearn") & (frame["objective"] == objective) & frame["block"].isin(blocks)]
+    kept = runs[runs["MU"] >= U_FLOOR * mu_orig]
+    best = float(kept["FQ_tofu"].max()) if len(kept) else 0.0
+    return best >= FORGETS, best
+
+
+def area_verdict(deltas: np.ndarray, forget_ok: bool = True, min_effect: float = MIN_EFFECT) -> str:
+    """Front-area rule (changed from spec §8, issue 13): reproduced = mean Δ ≥ min_effect and Δ_s > 0 on every
+    one of ≥ 3 seeds; not reproduced = mean Δ ≤ −min_effect and |mean| > sd; inconclusive otherwise, and
+    whenever no run of the objective forgets (``forget_ok`` False)."""
+    deltas = np.asarray(deltas, dtype=float)
+    if len(deltas) == 0 or not forget_ok:
+        return "inconclusive"
+    mean = float(np.mean(deltas))
+    sd = float(np.std(deltas, ddof=1)) if len(deltas) > 1 else float("inf")
+    reproduced = len(deltas) >= MIN_SEEDS and mean >= min_effect and bool((deltas > 0).all())
+    refuted = len(deltas) >= 2 and mean <= -min_effect and abs(mean) > sd
+    return verdict(reproduced, refuted)
+
+
+def c4_verdict(deltas_by_objective: dict[str, np.ndarray], forget_ok: bool = True) -> str:
+    """Spec C4 on the selected configs: reproduced if MU_SO ≥ MU_FO − 0.02 in mean and on ≥ 60% of seeds for
+    every objective; not reproduced if the mean is below −0.02 for every objective; inconclusive otherwise
+    (also with missing pairs, or when no run forgets)."""
+    ds = list(deltas_by_objective.values())
+    if not forget_ok or not ds or any(len(d) == 0 for d in ds):
+        return "inconclusive"
+    ok = all(np.mean(d) >= -MU_TOLERANCE and (d >= -MU_TOLERANCE).mean() >= C4_SEED_SHARE for d in ds)
+    bad = all(np.mean(d) < -MU_TOLERANCE for d in ds)
+    return verdict(ok, bad)
+
+
+def _area_text(areas: pd.DataFrame, so: str, fo: str) -> tuple[np.ndarray, str]:
+    both = areas[[so, fo]].dropna()
+    d = (both[so] - both[fo]).to_numpy(float)
+    return d, f"area SO {mean_sd(both[so])}, FO {mean_sd(both[fo])}; {describe(d)}"
+
+
 def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
     selected = select_configs(frame)
     claims: list[Claim] = []
-    facts: dict = {"selected": selected}
+    facts: dict = {"selected": selected, "areas": {}}
     anchors = {"graddiff": "FQ 0.02 → 1.00 (TOFU forget10, LLaMA2-7B; magnitude not expected)",
                "po": "FQ 0.72 → 0.92 (TOFU forget10, LLaMA2-7B)", "npo": "P3 (qualitative, abstract)",
                "ga": "P3 (qualitative; GA rows not in the teaser)"}
     names = {"graddiff": ("C1", "GradDiff (P1)"), "po": ("C2", "PO (P2)"), "npo": ("C3", "NPO (P3)"),
              "ga": ("C3b", "GA (P3)")}
+    present = set(frame.loc[frame["kind"] == "unlearn", "objective"].dropna())
+    forget_ok = {o: forgets(frame, o) for o in present}
+    facts["forgets"] = forget_ok
+    rule = ("rule changed from spec §8 (issue 13): area under the FQ–MU front (all lrs, the same γ grid for both "
+            "optimizers) paired by seed, |mean Δ| ≥ 0.02; the spec's selected-config Δlog10 FQ is shown for comparison")
     for objective in ("graddiff", "po", "npo", "ga"):
-        d, eligible = paired_deltas(frame, selected, objective, "log10_FQ_tofu")
-        facts[f"delta_log10fq_{objective}"] = d
         cid, label = names[objective]
-        claims.append(Claim(
-            id=cid, kind="claim",
-            claim=f"Second-order (SophiaG) beats first-order (AdamW) on forget quality for {label} "
-                  "at matched utility",
-            metric="log10 FQ_tofu (KS vs retain model), selected configs, paired by seed",
-            expected="SO > FO on every seed (≥ 3)", anchor=anchors[objective],
-            observed=describe(d) + ("" if eligible else "; no config kept MU ≥ 0.9·MU(original)"),
-            verdict=paired_verdict(d, eligible)))
-    # C4 utility
-    mu = {o: paired_deltas(frame, selected, o, "MU") for o in ("graddiff", "po")}
-    parts, ok_all, bad_all = [], True, True
-    for o, (d, _) in mu.items():
-        if len(d) == 0:
-            ok_all = bad_all = False
+        if objective == "ga" and objective not in present:
+            continue  # C3b is this project's addition, not a spec §8 row
+        if objective not in present:
+            claims.append(Claim(id=cid, kind="claim", claim=f"SO beats FO on forget quality for {label}",
+                                metric="FQ–MU front area", expected="SO > FO", anchor=anchors[objective],
+                                observed="not run: objective not in the grid", verdict="inconclusive",
+                                note="not run in this profile"))
             continue
-        ok_all &= bool(np.mean(d) >= -MU_TOLERANCE and (d >= -MU_TOLERANCE).sum() >= 2)
-        bad_all &= bool(np.mean(d) < -MU_TOLERANCE)
-        parts.append(f"{o}: ΔMU {mean_sd(d)}")
+        areas = front_areas(frame, objective, "FQ_tofu")
+        facts["areas"][objective] = areas
+        d, text = _area_text(areas, "sophia_soul", "adamw")
+        ok, best = forget_ok[objective]
+        d_sel, _ = paired_deltas(frame, selected, objective, "log10_FQ_tofu")
+        facts[f"delta_area_{objective}"] = d
+        claims.append(Claim(
+            id=cid, kind="claim", note=rule,
+            claim=f"Second-order (SophiaG) beats first-order (AdamW) on the forget-quality / utility trade-off "
+                  f"for {label} (matched γ)",
+            metric="area under the FQ_tofu–MU front above MU = 0.9·MU(original), per seed",
+            expected=f"SO > FO on every seed (≥ {MIN_SEEDS}), mean Δ ≥ {MIN_EFFECT}", anchor=anchors[objective],
+            observed=f"{text}; best FQ at MU ≥ 0.9·orig {best:.3g}" + ("" if ok else " (no run forgets)")
+                     + f"; spec selection Δlog10 FQ {mean_sd(d_sel)}",
+            verdict=area_verdict(d, ok)))
+    # C4 utility (spec selection rule; 5 seeds)
+    mu = {o: paired_deltas(frame, selected, o, "MU")[0] for o in ("graddiff", "po") if o in present}
+    gate = all(forget_ok.get(o, (False, 0))[0] for o in ("graddiff", "po"))
+    parts = [f"{o}: ΔMU {mean_sd(d)}" for o, d in mu.items()]
     claims.append(Claim(id="C4", kind="claim",
                         claim="Second-order unlearning does not cost model utility (GradDiff, PO)",
-                        metric="MU (harmonic mean of 9), selected configs", expected=f"MU_SO ≥ MU_FO − {MU_TOLERANCE}",
-                        anchor="GradDiff MU 0.757 → 0.774; PO 0.858 → 0.864", observed="; ".join(parts) or "n/a",
-                        verdict=verdict(ok_all, bad_all)))
-    # C5 MIA, C6 repo FQ: both objectives must agree
-    for cid, metric, label, strict in (("C5", "mia_auc_k20", "MIA robustness (Min-20% AUC, aligned labels)", False),
-                                       ("C6", "log10_FQ_soulcode", "the repo's own FQ definition", True)):
+                        metric="MU (harmonic mean of 9), spec-selected configs",
+                        expected=f"MU_SO ≥ MU_FO − {MU_TOLERANCE} in mean and on ≥ {C4_SEED_SHARE:.0%} of seeds",
+                        anchor="GradDiff MU 0.757 → 0.774; PO 0.858 → 0.864",
+                        observed="; ".join(parts) + ("" if gate else "; no run forgets for GradDiff or PO"),
+                        verdict=c4_verdict(mu, gate),
+                        note="spec rule, '≥ 2 of 3 seeds' read as ≥ 60% of the seeds; inconclusive when no run forgets"))
+    # C5 MIA, C6 repo FQ: front areas of those metrics, both objectives must agree
+    for cid, metric, label in (("C5", "mia_auc_k20", "MIA robustness (Min-20% AUC, aligned labels)"),
+                               ("C6", "FQ_soulcode", "the repo's own FQ definition")):
         vs, parts = [], []
         for o in ("graddiff", "po"):
-            d, eligible = paired_deltas(frame, selected, o, metric)
-            vs.append(paired_verdict(d, eligible, strict))
-            parts.append(f"{o}: {describe(d)} → {vs[-1]}")
-        claims.append(Claim(id=cid, kind="claim", claim=f"SO ≥ FO under {label} (GradDiff, PO)", metric=metric,
-                            expected="SO ≥ FO" if not strict else "SO > FO", anchor="P3 (qualitative)",
-                            observed="; ".join(parts), verdict=combine(vs)))
+            if o not in present:
+                vs.append("inconclusive")
+                continue
+            d, text = _area_text(front_areas(frame, o, metric), "sophia_soul", "adamw")
+            vs.append(area_verdict(d, forget_ok[o][0]))
+            parts.append(f"{o}: {text} → {vs[-1]}")
+        claims.append(Claim(id=cid, kind="claim", claim=f"SO ≥ FO under {label} (GradDiff, PO)",
+                            metric=f"area under the {metric}–MU front, per seed", expected="SO > FO",
+                            anchor="P3 (qualitative)", observed="; ".join(parts), verdict=combine(vs), note=rule))
     # C7 time
     main = frame[(frame["kind"] == "unlearn") & (frame["block"] == "main")]
     so_t = main.loc[main["optimizer"] == "sophia_soul", "mean_step_seconds"].median()
@@ -161,7 +254,7 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
     steps = toy["gd_steps_to_newton"]
     gd_far = steps is None or steps >= GD_FACTOR
     claims.append(Claim(
-        id="C8", kind="claim",
+        id="C8", kind="check", note=C8_NOTE,
         claim="One Newton step on the retain loss (influence unlearning) lands near the retrained model; "
               "gradient descent needs far more steps (P6)",
         metric="‖θ − θ_r‖/‖θ_o − θ_r‖, logistic-regression toy",
@@ -171,22 +264,29 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
                  f"{toy['rel_gd'].get('100', float('nan')):.3g}, GD steps to match Newton: "
                  f"{steps if steps is not None else '>' + str(toy['gd_max_steps'])}",
         verdict=verdict(toy["rel_newton"] <= NEWTON_OK and gd_far, toy["rel_newton"] > NEWTON_OK or not gd_far)))
-    # C9: does the conclusion survive reference Sophia (D1–D3 removed)?
-    ref = frame[(frame["kind"] == "unlearn") & (frame["block"] == "ref_sophia")]
-    if len(ref):
-        sel_ref = pd.concat([selected[selected["optimizer"] == "adamw"], select_configs(frame, "ref_sophia")])
-        facts["selected_ref"] = sel_ref
+    # C9: does the ordering survive reference Sophia (D1–D3 removed)?  C1-clip: near-total clipping
+    for cid, block, opt, note, label in (
+            ("C9", "ref_sophia", "sophia_ref", C9_NOTE, "reference Sophia (GNB Hessian every k steps after the "
+                                                         "step, clipped GNB gradient, single momentum)"),
+            ("C1-clip", "clip", "sophia_soul", CLIP_NOTE, "SophiaG at near-total clipping (the 7B regime)")):
+        ref = frame[(frame["kind"] == "unlearn") & (frame["block"] == block)]
+        if not len(ref):
+            continue
         vs, parts = [], []
-        for o in ("graddiff", "po"):
-            d, eligible = paired_deltas(frame, sel_ref, o, "log10_FQ_tofu", so="sophia_ref")
-            vs.append(paired_verdict(d, eligible))
-            parts.append(f"{o}: {describe(d)} → {vs[-1]}")
-        claims.append(Claim(id="C9", kind="context", note=C9_NOTE,
-                            claim="The SO > FO forget-quality ordering also holds with reference Sophia "
-                                  "(GNB Hessian every k steps, single momentum), i.e. it does not hinge on "
-                                  "SOUL's modifications", metric="log10 FQ_tofu, sophia_ref vs AdamW",
-                            expected="SO_ref > FO (GradDiff, PO)", anchor="D1–D3 (spec)",
-                            observed="; ".join(parts), verdict=combine(vs)))
+        objs = ("graddiff", "po") if cid == "C9" else ("graddiff",)
+        for o in objs:
+            if not len(ref[ref["objective"] == o]):
+                continue
+            areas = front_areas(frame, o, "FQ_tofu", optimizers=("adamw", opt), blocks={opt: block})
+            d, text = _area_text(areas, opt, "adamw")
+            vs.append(area_verdict(d, forget_ok[o][0]))
+            clip = ref.loc[ref["objective"] == o, "median_frac_clipped"]
+            parts.append(f"{o}: {text}; median frac_clipped {clip.median():.3g} → {vs[-1]}")
+        claims.append(Claim(id=cid, kind="context", note=note,
+                            claim=f"The SO > FO trade-off ordering also holds with {label}",
+                            metric="FQ_tofu–MU front area vs the main AdamW runs, per seed",
+                            expected="SO > FO", anchor="D1–D3 (spec)" if cid == "C9" else "≈100% clipped at 7B",
+                            observed="; ".join(parts), verdict=combine(vs) if vs else "inconclusive"))
     # C10: MIA AUC rises after unlearning
     orig_auc = float(frame.loc[frame["model"] == "original", "mia_auc_k20"].iloc[0])
     gains = []

@@ -65,7 +65,7 @@ class UnlearnSetup:
 
 def unlearn_cost(cfg: dict) -> float:
     """Relative cost of one unlearning run: forward/backward passes per step (load balance of batches)."""
-    passes = {"ga": 1.0, "graddiff": 2.0, "npo": 2.5, "po": 2.0}[cfg["objective"]]
+    passes = {"ga": 1.0, "graddiff": 2.0, "npo": 2.5, "po": 2.0, "ga_kl": 2.5, "po_kl": 2.5}[cfg["objective"]]
     if cfg["objective"] != "ga" and cfg["gamma"] == 0:
         passes -= 1.0
     return passes + (0.2 if cfg["optimizer"] == "sophia_ref" else 0.0)  # GNB refresh every k steps

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from components.soul.model import IGNORE, per_sample_nll
 
-OBJECTIVES = ("ga", "graddiff", "npo", "po")
+OBJECTIVES = ("ga", "graddiff", "npo", "po", "ga_kl", "po_kl")
+KL_OBJECTIVES = ("ga_kl", "po_kl")  # retain term: KL(p_ref ‖ p_θ) on the retain partner (spec §3.2, D9/D10)
 
 
 def per_sample_sum_nll(model, batch: dict) -> torch.Tensor:
@@ -23,6 +24,18 @@ def per_sample_sum_nll(model, batch: dict) -> torch.Tensor:
     tok = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=IGNORE,
                           reduction="none").view(labels.shape)
     return tok.sum(1)
+
+
+def retain_kl(model, ref_model, batch: dict) -> torch.Tensor:
+    """True KL(p_ref ‖ p_θ) per answer token (answer positions only, D9; with the entropy term, D10),
+    averaged over a sample's answer tokens, then over samples."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    with torch.no_grad():
+        ref_logits = ref_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    mask = (batch["labels"][:, 1:] != IGNORE).float()
+    logp, logq = F.log_softmax(ref_logits, -1), F.log_softmax(logits, -1)
+    kl = (logp.exp() * (logp - logq)).sum(-1)
+    return ((kl * mask).sum(1) / mask.sum(1).clamp(min=1)).mean()
 
 
 def npo_forget_term(loss_theta: torch.Tensor, loss_ref: torch.Tensor, beta: float) -> torch.Tensor:
@@ -35,7 +48,7 @@ def unlearning_loss(objective: str, model, forget: dict, retain: dict, gamma: fl
     """{'total', 'forget', 'retain'} for one step; ``total`` is what gets back-propagated."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}")
-    if objective == "po":
+    if objective in ("po", "po_kl"):
         if refusal is None:
             raise ValueError("po needs the refusal batch (forget questions with refusal answers)")
         forget_term = per_sample_nll(model, refusal).mean()
@@ -50,6 +63,10 @@ def unlearning_loss(objective: str, model, forget: dict, retain: dict, gamma: fl
         forget_term = -per_sample_nll(model, forget).mean()
     if objective == "ga" or gamma == 0:
         retain_term = torch.zeros((), dtype=forget_term.dtype)
+    elif objective in KL_OBJECTIVES:
+        if ref_model is None:
+            raise ValueError(f"{objective} needs the frozen reference model")
+        retain_term = retain_kl(model, ref_model, retain)
     else:
         retain_term = per_sample_nll(model, retain).mean()
     return {"total": forget_term + gamma * retain_term, "forget": forget_term, "retain": retain_term}

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from components.core.params import StrictModel
 
-Objective = Literal["ga", "graddiff", "npo", "po"]
+Objective = Literal["ga", "graddiff", "npo", "po", "ga_kl", "po_kl"]
 OptimizerName = Literal["adamw", "sophia_soul", "sophia_ref"]
 
 
@@ -76,6 +76,10 @@ class OptimizerParams(StrictModel):
     beta2: float = Field(0.95, ge=0, lt=1)
     double_momentum: bool = Field(True, description="reproduce SOUL's second momentum EMA per step (D2)")
     hessian_every: int = Field(10, ge=1, description="sophia_ref: GNB Hessian refresh period k")
+    ref_schedule: Literal["after", "before"] = Field(
+        "after", description="sophia_ref: 'after' = reference Sophia (refresh after the step at t ≡ k−1, on the "
+                             "next batch, GNB gradient clipped); 'before' = the former refresh before the step at "
+                             "t ≡ 0, unclipped")
 
 
 class UnlearnParams(StrictModel):
@@ -99,13 +103,22 @@ class UnlearnParams(StrictModel):
     ref_lr_mults: list[float] = Field(default_factory=list)
     rho_sweep: list[float] = Field(default_factory=list, description="sophia_soul GradDiff at lr_mult[0]")
     gamma_swap: bool = Field(False, description="GradDiff with the other optimizer's gamma")
+    matched_gamma: bool = Field(False, description="main/ref blocks: every optimizer runs the union of the FO and "
+                                                    "SO γ of each objective (C1 at matched γ, issue 13)")
+    clip_rho: float | None = Field(None, gt=0, description="near-total-clipping block: sophia_soul at this ρ "
+                                                           "(null = no block)")
+    clip_objectives: list[Objective] = Field(default_factory=lambda: ["graddiff"])
+    extra_objectives: list[Objective] = Field(default_factory=list, description="descriptive block (GA+KL, "
+                                                                                 "PO+KL): both optimizers, lr_mults")
+    extra_seeds: list[int] = Field(default_factory=lambda: [0], description="seeds of the extra block")
     ablation_seeds: list[int] | None = Field(None, description="seeds of the ablation blocks (soul.seed + "
                                                                    "each entry); null = seeds")
 
     @model_validator(mode="after")
     def _gammas(self):
         for opt in ("adamw", "sophia_soul", "sophia_ref"):
-            missing = [o for o in self.objectives if o not in self.gamma.get(opt, {})]
+            needed = dict.fromkeys([*self.objectives, *self.extra_objectives])
+            missing = [o for o in needed if o not in self.gamma.get(opt, {})]
             if missing and (opt != "sophia_ref" or self.ref_objectives):
                 raise ValueError(f"gamma.{opt} lacks objectives {missing}")
             if opt not in self.base_lr:

@@ -29,13 +29,31 @@ def expand_runs(u, base_seed: int = 0) -> list[dict]:
                    "rho": rho_ if optimizer != "adamw" else 0.0, "seed": seed}
             out.append({"run_id": run_id(cfg), **cfg})
 
+    def gammas(objective, optimizer):
+        """Matched γ: every optimizer runs the union of the repo's FO and SO γ (issue 13: C1 at matched γ)."""
+        if not u.matched_gamma:
+            return [None]
+        return sorted({u.gamma["adamw"][objective], u.gamma["sophia_soul"][objective]})
+
     for objective in u.objectives:
         for optimizer in u.optimizers:
             for m in u.lr_mults:
-                add("main", objective, optimizer, m, u.seeds)
+                for g in gammas(objective, optimizer):
+                    add("main", objective, optimizer, m, u.seeds, gamma=g)
     for objective in u.ref_objectives:
         for m in u.ref_lr_mults:
-            add("ref_sophia", objective, "sophia_ref", m, ablation_seeds)
+            for g in gammas(objective, "sophia_ref"):
+                add("ref_sophia", objective, "sophia_ref", m, ablation_seeds, gamma=g)
+    if u.clip_rho is not None:  # near-total clipping (the 7B regime), same lr/γ grid as main
+        for objective in u.clip_objectives:
+            for m in u.lr_mults:
+                for g in gammas(objective, "sophia_soul"):
+                    add("clip", objective, "sophia_soul", m, ablation_seeds, gamma=g, rho_=u.clip_rho)
+    for objective in u.extra_objectives:  # descriptive (GA+KL, PO+KL)
+        for optimizer in u.optimizers:
+            for m in u.lr_mults:
+                for g in gammas(objective, optimizer):
+                    add("extra", objective, optimizer, m, u.extra_seeds, gamma=g)
     if "graddiff" in u.objectives:
         for r in u.rho_sweep:
             add("rho_sweep", "graddiff", "sophia_soul", u.lr_mults[0], ablation_seeds, rho_=r)

@@ -100,3 +100,27 @@ def test_a11_same_seed_same_run(tiny_setup, optimizer):
     assert torch.equal(runs[0][0], runs[1][0]) and runs[0][1] == runs[1][1]
     assert not torch.equal(runs[0][0], torch.cat([p.detach().flatten() for p in model.parameters()]))
     assert all(0.0 <= r["frac_clipped"] <= 1.0 for r in log)
+
+
+def test_kl_objectives_zero_retain_term_at_reference_and_true_kl(toy):
+    """GA+KL / PO+KL: the retain term is KL(p_ref ‖ p_θ) on answer tokens — 0 at θ = θ_ref, > 0 after a change."""
+    import copy
+
+    from components.soul.objectives import retain_kl
+
+    model, fb, rb, pb, _ = toy
+    ref = copy.deepcopy(model).eval()
+    out = unlearning_loss("ga_kl", model, fb, rb, 2.0, ref_model=ref)
+    assert abs(float(out["retain"])) < 1e-6
+    assert torch.allclose(out["forget"], -per_sample_nll(model, fb).mean())
+    out_po = unlearning_loss("po_kl", model, fb, rb, 2.0, refusal=pb, ref_model=ref)
+    assert torch.allclose(out_po["forget"], per_sample_nll(model, pb).mean())
+    moved = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in moved.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    kl = float(retain_kl(moved, ref, rb))
+    assert kl > 0
+    # a true KL, not the repo's cross-entropy: it would be ≥ the entropy of p_ref, far above 0 at θ = θ_ref
+    with pytest.raises(ValueError):
+        unlearning_loss("po_kl", model, fb, rb, 1.0, refusal=pb, ref_model=None)

@@ -1,5 +1,6 @@
 """Spec §9 A4–A6: sophia_soul and sophia_ref updates, GNB sampling, schedule, param groups, clipping."""
 
+import copy
 import pytest
 import torch
 
@@ -118,10 +119,36 @@ def test_a5_refresh_every_k_steps_in_the_loop(monkeypatch, tiny_setup):
     monkeypatch.setattr(SophiaRef, "update_hessian", spy_update)
     monkeypatch.setattr(SophiaRef, "step", spy_step)
     u3 = u.model_copy(update={"sophia": u.sophia.model_copy(update={"hessian_every": 3}), "max_steps": 7})
-    unlearn(model, tok, forget, retain, {"objective": "graddiff", "optimizer": "sophia_ref", "lr": 1e-3,
-                                         "gamma": 1.0, "rho": 0.04, "seed": 0}, u3)
-    assert calls == [0, 3, 6] and len(steps) == 7
+    cfg = {"objective": "graddiff", "optimizer": "sophia_ref", "lr": 1e-3, "gamma": 1.0, "rho": 0.04, "seed": 0}
+    unlearn(copy.deepcopy(model), tok, forget, retain, cfg, u3)
+    # reference Sophia: refresh after the step at t ≡ k−1 (after steps 3 and 6 of 7), never before step 1
+    assert calls == [3, 6] and len(steps) == 7
     assert all(isinstance(b, int) and b > 0 for b in steps)  # bs = loss tokens of the step
+    calls.clear(), steps.clear()
+    u_before = u3.model_copy(update={"sophia": u3.sophia.model_copy(update={"ref_schedule": "before"})})
+    unlearn(copy.deepcopy(model), tok, forget, retain, cfg, u_before)
+    assert calls == [0, 3, 6]  # the former schedule: before the step at t ≡ 0
+
+
+def test_a5_gnb_gradient_clipped_before_hessian_update(monkeypatch, tiny_setup):
+    """The reference clips the GNB gradient to grad_clip before update_hessian (issue 13)."""
+    from components.soul.unlearn import unlearn
+
+    model, tok, forget, retain, u = tiny_setup
+    norms = []
+    orig_update = SophiaRef.update_hessian
+
+    def spy_update(self):
+        grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(x) for x in grads]))))
+        return orig_update(self)
+
+    monkeypatch.setattr(SophiaRef, "update_hessian", spy_update)
+    tight = u.model_copy(update={"grad_clip": 1e-3, "max_steps": 4,
+                                 "sophia": u.sophia.model_copy(update={"hessian_every": 2})})
+    unlearn(model, tok, forget, retain, {"objective": "graddiff", "optimizer": "sophia_ref", "lr": 1e-3,
+                                         "gamma": 1.0, "rho": 0.04, "seed": 0}, tight)
+    assert len(norms) == 2 and max(norms) <= 1e-3 * (1 + 1e-4)
 
 
 def test_a5_gnb_labels_follow_softmax():

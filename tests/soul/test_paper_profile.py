@@ -47,10 +47,14 @@ def test_tofu_missing_files_is_a_user_error(tmp_path):
 def test_profiles_parse_and_size_the_grid():
     runs = {prof: expand_runs(load_config("soul", SoulParams, REPO, prof).params.unlearn)
             for prof in ("smoke", "default", "paper")}
-    assert len(runs["smoke"]) == 9
+    assert len(runs["smoke"]) == 10
     default = runs["default"]
     assert {r["optimizer"] for r in default} == {"adamw", "sophia_soul", "sophia_ref"}
-    assert {r["objective"] for r in default if r["optimizer"] == "sophia_ref"} == {"ga", "graddiff", "npo", "po"}
-    assert len({r["seed"] for r in default}) >= 3 and len({r["run_id"] for r in default}) == len(default)
+    assert {r["objective"] for r in default if r["optimizer"] == "sophia_ref"} == {"graddiff"}
+    main = [r for r in default if r["block"] == "main"]
+    assert len({r["seed"] for r in main}) >= 5 and len({r["run_id"] for r in default}) == len(default)  # issue 13
+    assert {r["block"] for r in default} >= {"main", "clip", "ref_sophia", "extra"}
+    for objective in {r["objective"] for r in main}:  # matched γ: the same γ for both optimizers
+        assert len({r["gamma"] for r in main if r["objective"] == objective}) == 1
     paper = load_config("soul", SoulParams, REPO, "paper").params
     assert paper.data.source == "tofu" and paper.model.hf_model_dir and paper.unlearn.epochs == 5

@@ -48,6 +48,20 @@ def test_a_second_seed_block_is_disjoint_and_keeps_the_pairing():
         assert all(opts == {"adamw", "sophia_soul"} for opts in by_seed.values())
 
 
+def test_matched_gamma_and_clip_block():
+    """C1 at matched γ: both optimizers run the same γ grid; the clip block mirrors it at the clip ρ."""
+    base = load_config("soul", SoulParams, REPO, "default").params
+    u = base.unlearn.model_copy(update={"matched_gamma": True, "clip_rho": 1e-4, "objectives": ["graddiff"],
+                                        "ref_objectives": [], "rho_sweep": [], "gamma_swap": False})
+    runs = expand_runs(u)
+    grid = {}
+    for r in runs:
+        grid.setdefault((r["block"], r["optimizer"]), set()).add((r["lr_mult"], r["gamma"]))
+    want = {(m, g) for m in u.lr_mults for g in {u.gamma["adamw"]["graddiff"], u.gamma["sophia_soul"]["graddiff"]}}
+    assert grid[("main", "adamw")] == grid[("main", "sophia_soul")] == grid[("clip", "sophia_soul")] == want
+    assert {r["rho"] for r in runs if r["block"] == "clip"} == {1e-4}
+
+
 def test_unlearning_cost_orders_objectives_by_passes_per_step():
     cfg = {"optimizer": "adamw", "gamma": 1.0}
     cost = {o: unlearn_cost({**cfg, "objective": o}) for o in ("ga", "graddiff", "npo", "po")}
