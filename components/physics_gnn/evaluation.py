@@ -7,12 +7,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 
 from components.core.io import write_json, write_text
-from components.physics_gnn.data import load_arrays, physics_of, store_dt, test_sizes
+from components.physics_gnn.data import load_arrays, physics_of, store_dt, test_sizes, train_size
 from components.physics_gnn.metrics import rollout_metrics
 
 ORACLE = "oracle"
+STATIC = "static"  # the no-motion rollout q̂_t = q_0, v̂_t = 0: an absolute bound for P3 (ground truth only)
+BASELINES = (ORACLE, STATIC)
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def load_model(job: EvalJob):
 
     p = PhysicsGnnParams.model_validate(job.params)
     mass = p.pendulum.m if job.system == "pendulum" else 1.0
-    model = build(job.model, job.system, p.model, mass)
+    model = build(job.model, job.system, p.model, mass, train_size(p, job.system))
     state = torch.load(Path(job.models_dir) / job.system / job.model / f"seed{job.seed}.pt", weights_only=True)
     model.load_state_dict(state["state_dict"])
     model.eval()
@@ -45,17 +48,22 @@ def evaluate_one(job: EvalJob) -> list[dict]:
     import torch
 
     torch.set_num_threads(1)
+    from components.physics_gnn.models import is_graph
     from components.physics_gnn.params import PhysicsGnnParams
     from components.physics_gnn.rollout import rollout_oracle, rollout_sets
 
     p = PhysicsGnnParams.model_validate(job.params)
     phys = physics_of(p, job.system)
     sizes = test_sizes(p, job.system)
+    if job.model not in BASELINES and not is_graph(job.model):
+        sizes = sizes[:1]  # a non-graph MLP has a fixed input size: no zero-shot rollouts
     tests = [load_arrays(Path(job.prepared) / job.system / f"test_N{n}.npz") for n, _ in sizes]
     n_states, sdt, rdt = tests[0]["pos"].shape[1], store_dt(p, job.system), p.system(job.system).rollout_dt
     t0 = time.perf_counter()
     if job.model == ORACLE:
         preds = [rollout_oracle(phys, t["init_pos"], t["init_vel"], n_states, sdt, rdt) for t in tests]
+    elif job.model == STATIC:
+        preds = [(np.repeat(t["init_pos"][:, None], n_states, 1), np.zeros_like(t["pos"])) for t in tests]
     else:
         model = load_model(job)
         preds = rollout_sets(model, [(t["init_pos"], t["init_vel"]) for t in tests], n_states, sdt, rdt)

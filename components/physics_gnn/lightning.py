@@ -1,6 +1,10 @@
 """Lightning training of one registry model on one system's by-state split (spec §3.4 training):
-plain MSE on the model's target, Adam, NaN gradients zeroed and counted, element-wise ±clip,
-the lowest-training-loss weights kept (the code's ``trained_model_low``)."""
+plain MSE on the model's target, Adam, NaN gradients zeroed and counted, element-wise ±clip.
+
+Budget rule (issue 14), the same for every model: train until the pre-registered fit criterion holds on
+the validation split (checked every ``check_every`` optimizer steps) or until the step cap; never a
+wall-clock limit. The weights kept are those of the check with the lowest validation error (the first one
+meeting the criterion when any does), so the reported fit status is the kept model's."""
 
 from __future__ import annotations
 
@@ -11,21 +15,41 @@ import pytorch_lightning as pl
 import torch
 
 
+def block_nmse(pred: torch.Tensor, y: torch.Tensor, dim: int) -> list[float]:
+    """Validation MSE of each target block over its variance: one block (q̈) or two (ż = (q̇, ṗ),
+    deltas = (Δq, Δv)) of ``dim`` columns each — so a small-variance block cannot hide behind a large one."""
+    out = []
+    for k in range(y.shape[-1] // dim):
+        yb, pb = y[..., k * dim:(k + 1) * dim], pred[..., k * dim:(k + 1) * dim]
+        var = float(((yb - yb.mean(0)) ** 2).mean())
+        out.append(float(((pb - yb) ** 2).mean()) / max(var, 1e-300))
+    return out
+
+
+def predict_all(model, q: torch.Tensor, v: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    with torch.enable_grad():
+        return torch.cat([model.predict(q[i:i + chunk], v[i:i + chunk], create_graph=False).detach()
+                          for i in range(0, len(q), chunk)])
+
+
 class LitPhysics(pl.LightningModule):
-    def __init__(self, model, lr: float, grad_clip: float):
+    def __init__(self, model, lr: float, grad_clip: float, val=None, fit_nmse: float = 0.05,
+                 check_every: int = 25):
         super().__init__()
         self.model, self.lr, self.grad_clip = model, lr, grad_clip
+        self.val, self.fit_nmse, self.check_every = val, fit_nmse, check_every
         self.nan_steps = 0
-        self.best_loss = math.inf
+        self.best_nmse = math.inf  # max over target blocks, at the kept checkpoint
+        self.best_blocks: list[float] = []
         self.best_state = None
-        self.history: list[dict] = []
-        self._epoch_losses: list[float] = []
-        self._val_losses: list[float] = []
+        self.fit_step: int | None = None  # optimizer step at which the criterion first held
+        self.history: list[dict] = []  # one row per fit check
+        self._losses: list[float] = []
 
     def training_step(self, batch, batch_idx: int):
         q, v, y = batch
         loss = torch.mean((self.model.predict(q, v, create_graph=True) - y) ** 2)
-        self._epoch_losses.append(float(loss.detach()))
+        self._losses.append(float(loss.detach()))
         return loss
 
     def on_before_optimizer_step(self, optimizer) -> None:
@@ -38,28 +62,30 @@ class LitPhysics(pl.LightningModule):
                 p.grad.clamp_(-self.grad_clip, self.grad_clip)
         self.nan_steps += int(bad)
 
-    def validation_step(self, batch, batch_idx: int):
-        q, v, y = batch
-        with torch.enable_grad():
-            pred = self.model.predict(q, v, create_graph=False)
-        self._val_losses.append(float(torch.mean((pred.detach() - y) ** 2)))
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        step = self.trainer.global_step
+        if self.val is None or step % self.check_every:
+            return
+        self.check(step)
+        row = self.history[-1]
+        self.log_dict({"train_loss": row["train_loss"], "val_nmse": row["val_nmse"]})
 
-    def on_train_epoch_end(self) -> None:
-        loss = sum(self._epoch_losses) / max(1, len(self._epoch_losses))
-        self._epoch_losses.clear()
-        row = {"epoch": self.current_epoch, "train_loss": loss,
-               "val_loss": self._val_losses[-1] if self._val_losses else float("nan")}
-        self.history.append(row)
-        self.log("train_loss", loss, on_epoch=True)
-        if math.isfinite(loss) and loss < self.best_loss:
-            self.best_loss = loss
+    def check(self, step: int) -> bool:
+        """Score the current weights on the validation split; keep them if best; stop when fit."""
+        q, v, y = self.val
+        blocks = block_nmse(predict_all(self.model, q, v), y, q.shape[-1])
+        worst = max(blocks) if all(math.isfinite(b) for b in blocks) else math.inf
+        train_loss = sum(self._losses) / max(1, len(self._losses))
+        self._losses.clear()
+        self.history.append({"step": step, "train_loss": train_loss, "val_nmse": worst})
+        fit = worst <= self.fit_nmse
+        if worst < self.best_nmse and self.fit_step is None:
+            self.best_nmse, self.best_blocks = worst, blocks
             self.best_state = copy.deepcopy(self.model.state_dict())
-
-    def on_validation_epoch_end(self) -> None:
-        if self._val_losses:
-            val = sum(self._val_losses) / len(self._val_losses)
-            self._val_losses = [val]
-            self.log("val_loss", val)
+        if fit and self.fit_step is None:
+            self.fit_step = step
+            self.trainer.should_stop = True
+        return fit
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.lr)

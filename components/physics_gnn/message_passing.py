@@ -215,3 +215,26 @@ class FullGraphNetwork(nn.Module):
         g, h = self._nodes(q, v)
         m = squareplus(self.mass(h)) + 1e-3
         return self.out(h).reshape(q.shape), m.reshape(q.shape[:2])
+
+
+class FlatMLP(nn.Module):
+    """Fig. 1's non-graph baselines (NODE / HNN / LNN): one MLP on the concatenated state of all N nodes
+    (q and v or p, node-major), two hidden layers — a scalar L or H, or per-node forces with unit mass."""
+
+    def __init__(self, n_nodes: int, dim: int, hidden: int, head: str, init: str):
+        super().__init__()
+        self.n_nodes, self.dim, self.head = n_nodes, dim, head
+        out = n_nodes * dim if head == "force" else 1
+        self.body = mlp([2 * n_nodes * dim, hidden, hidden, out], init)
+
+    def _run(self, q: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        b, n, d = q.shape
+        if n != self.n_nodes:
+            raise ValueError(f"non-graph model built for N={self.n_nodes} got N={n} (no zero-shot)")
+        return self.body(torch.cat([q.reshape(b, n * d), w.reshape(b, n * d)], -1))
+
+    def scalar(self, q: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return self._run(q, w)[:, 0]
+
+    def force_mass(self, q: torch.Tensor, v: torch.Tensor):
+        return self._run(q, v).reshape(q.shape), torch.ones(q.shape[:2], dtype=q.dtype)

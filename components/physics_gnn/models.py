@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from components.physics_gnn import dynamics
-from components.physics_gnn.message_passing import DecoupledGraph, FullGraphNetwork
+from components.physics_gnn.message_passing import DecoupledGraph, FlatMLP, FullGraphNetwork
 from components.physics_gnn.systems import DIMS
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    arch: str  # "A" decoupled graph | "B" full graph network
+    arch: str  # "A" decoupled graph | "B" full graph network | "M" non-graph MLP on the flattened state
     layer: str  # "node" | "lagrangian" | "hamiltonian" | "delta"
     constrained: bool = False
 
@@ -39,7 +39,12 @@ REGISTRY: dict[str, ModelSpec] = {
     "HGNN": ModelSpec("A", "hamiltonian"),
     "CHGNN": ModelSpec("A", "hamiltonian", True),
     "FGNN": ModelSpec("B", "delta"),
+    # Fig. 1's non-graph baselines (spec H5): one MLP on the flattened state of a fixed N, no zero-shot
+    "NODE": ModelSpec("M", "node"),
+    "HNN": ModelSpec("M", "hamiltonian"),
+    "LNN": ModelSpec("M", "lagrangian"),
 }
+GRAPH_OF = {"NODE": "GNODE", "HNN": "HGNN", "LNN": "LGNN"}  # Fig. 1 pairs: non-graph → graph version
 
 
 def applies_to(name: str, system: str) -> bool:
@@ -52,7 +57,7 @@ class PhysicsGNN(nn.Module):
     ``acceleration`` / ``zdot`` / ``delta`` are what the rollout integrates."""
 
     def __init__(self, name: str, system: str, hidden_decoupled: int = 5, hidden_full: int = 16,
-                 embed_full: int = 8, init: str = "torch", mass: float = 1.0):
+                 embed_full: int = 8, init: str = "torch", mass: float = 1.0, n_nodes: int | None = None):
         super().__init__()
         if name not in REGISTRY:
             raise KeyError(f"unknown model {name!r}; known: {sorted(REGISTRY)}")
@@ -65,6 +70,11 @@ class PhysicsGNN(nn.Module):
             head = "force" if self.spec.layer == "node" else "energy"
             edge_vector = head == "force" and not absolute  # forces need a direction on springs/gravity
             self.net = DecoupledGraph(system, dim, hidden_decoupled, absolute, edge_vector, head, init)
+        elif self.spec.arch == "M":
+            if n_nodes is None:
+                raise ValueError(f"{name} is a fixed-size MLP: build it with n_nodes")
+            head = "force" if self.spec.layer == "node" else "scalar"
+            self.net = FlatMLP(n_nodes, dim, hidden_full, head, init)
         else:
             head = {"node": "force", "delta": "delta"}.get(self.spec.layer, "scalar")
             self.net = FullGraphNetwork(system, dim, hidden_full, embed_full, head, init)
@@ -111,11 +121,17 @@ class PhysicsGNN(nn.Module):
         return torch.cat(self.delta(q, v), -1)
 
 
-def build(name: str, system: str, params=None, mass: float = 1.0) -> PhysicsGNN:
-    """A registry model with the profile's sizes (``params`` = the ``model`` block, or defaults)."""
+def is_graph(name: str) -> bool:
+    """Graph models run on any N (zero-shot); the non-graph MLPs only on the N they were built for."""
+    return REGISTRY[name].arch != "M"
+
+
+def build(name: str, system: str, params=None, mass: float = 1.0, n_nodes: int | None = None) -> PhysicsGNN:
+    """A registry model with the profile's sizes (``params`` = the ``model`` block, or defaults);
+    ``n_nodes`` fixes the input size of the non-graph MLPs."""
     kw = {} if params is None else dict(hidden_decoupled=params.hidden_decoupled, hidden_full=params.hidden_full,
                                         embed_full=params.embed_full, init=params.init)
-    return PhysicsGNN(name, system, mass=mass, **kw)
+    return PhysicsGNN(name, system, mass=mass, n_nodes=n_nodes, **kw)
 
 
 def targets(name: str, pos, vel, acc, mass: float = 1.0):

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from components.core.params import StrictModel
 
 ModelName = Literal["FGNN", "GNODE", "CGNODE", "FGNODE", "CFGNODE", "LGN", "CLGN", "LGNN", "CLGNN",
-                    "HGN", "CHGN", "HGNN", "CHGNN"]
+                    "HGN", "CHGN", "HGNN", "CHGNN", "NODE", "HNN", "LNN"]  # last three: Fig. 1's non-graph MLPs
 CONSTRAINED = ("CGNODE", "CFGNODE", "CLGN", "CLGNN", "CHGN", "CHGNN")
 
 
@@ -95,8 +95,13 @@ class TrainParams(StrictModel):
     seeds: list[int] = Field(min_length=1, description="training seeds per (system, model)")
     lr: float = Field(1e-3, gt=0)
     batch_size: int = Field(256, ge=1)
-    epochs: int = Field(200, ge=1, description="same for every model of a comparison")
-    max_train_seconds: float = Field(45.0, gt=0, description="guard per run; hits are flagged in the report")
+    epochs: int = Field(200, ge=1, description="step cap, in epochs of the training split: training stops at "
+                        "the fit criterion or here, the same rule for every model")
+    fit_nmse: float = Field(0.05, gt=0, lt=1, description="pre-registered fit criterion: validation MSE of every "
+                            "target block ≤ this fraction of its variance (R² ≥ 0.95); checked every check_every steps")
+    check_every: int = Field(25, ge=1, description="optimizer steps between fit checks on the validation split")
+    max_train_seconds: float | None = Field(None, gt=0, description="ignored: budgets are by steps, never seconds "
+                                            "(issue 14); accepted so older overlays still validate")
     split: float = Field(0.75, gt=0, lt=1, description="train fraction of the by-state split")
     grad_clip: float = Field(1000.0, gt=0, description="element-wise gradient clip (code)")
 

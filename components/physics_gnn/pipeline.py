@@ -49,7 +49,8 @@ report = Step.report(
     reads={"rollouts": "data/evaluate/rollouts", "summary": "data/evaluate/summary.csv",
            "runs": "data/models/runs.json"},
     params=("systems", "spring.n_nodes_train", "spring.zero_shot_N", "spring.n_train_traj", "pendulum.n_links_train",
-            "pendulum.n_train_traj", "train.seeds", "train.epochs", "train.batch_size", "train.lr"),
+            "pendulum.n_train_traj", "train.seeds", "train.epochs", "train.batch_size", "train.lr", "train.fit_nmse",
+            "train.check_every"),
 )
 
 PIPELINE = Pipeline(

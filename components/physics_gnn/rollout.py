@@ -67,7 +67,8 @@ def rollout_oracle(physics, q0: np.ndarray, v0: np.ndarray, n_states: int, store
 def can_merge(model) -> bool:
     """Per-node dynamics (no per-graph constraint matrices, no full Hessian) can roll out every test
     size in one disjoint-union graph."""
-    return not model.constrained and not (model.spec.layer == "lagrangian" and model.spec.arch == "B")
+    spec = model.spec
+    return not model.constrained and (spec.arch == "A" or (spec.arch == "B" and spec.layer != "lagrangian"))
 
 
 def rollout_sets(model, sets: list[tuple[np.ndarray, np.ndarray]], n_states: int, store_dt: float,

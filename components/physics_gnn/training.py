@@ -72,6 +72,7 @@ def train_one(job: RunJob) -> dict:
     from components.core.seeding import seed_everything
     from components.core.training import make_trainer
     from components.physics_gnn.lightning import LitPhysics
+    from components.physics_gnn.data import train_size
     from components.physics_gnn.models import build
 
     p = params_of(job)
@@ -80,17 +81,17 @@ def train_one(job: RunJob) -> dict:
     run_seed = derive_seed(p.seed, "model", job.system, job.model, job.seed)
     seed_everything(run_seed)
     mass = p.pendulum.m if job.system == "pendulum" else 1.0
-    model = build(job.model, job.system, p.model, mass)
-    lit = LitPhysics(model, p.train.lr, p.train.grad_clip)
+    model = build(job.model, job.system, p.model, mass, train_size(p, job.system))
+    lit = LitPhysics(model, p.train.lr, p.train.grad_clip, val, p.train.fit_nmse, p.train.check_every)
     loader = DataLoader(TensorDataset(*train), batch_size=p.train.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(run_seed))
-    val_loader = DataLoader(TensorDataset(*val), batch_size=max(p.train.batch_size, 1024))
     run = TrackedRun.from_ref(job.run)
-    trainer = make_trainer(p.train.epochs, run=run, max_time={"seconds": p.train.max_train_seconds},
-                           check_val_every_n_epoch=max(1, p.train.epochs // 5), log_every_n_steps=10**6)
-    trainer.fit(lit, loader, val_loader)
-    epochs_done = len(lit.history)
-    guard_hit = epochs_done < p.train.epochs
+    # the budget is a step cap (epochs × batches), the same for every model; no wall-clock limit (issue 14)
+    trainer = make_trainer(p.train.epochs, run=run, limit_val_batches=0, log_every_n_steps=10**6)
+    trainer.fit(lit, loader)
+    steps = int(trainer.global_step)
+    if lit.fit_step is None and (not lit.history or lit.history[-1]["step"] != steps):
+        lit.check(steps)  # the final weights are a candidate too
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
     val_mse = _mse(model, val)
@@ -98,31 +99,31 @@ def train_one(job: RunJob) -> dict:
     out = Path(job.out) / job.system / job.model
     with atomic_path(out / f"seed{job.seed}.pt") as tmp:
         torch.save({"state_dict": model.state_dict(), "model": job.model, "system": job.system}, tmp)
-    lines = ["epoch,train_loss,val_loss"] + [f"{h['epoch']},{h['train_loss']:.10g},{h['val_loss']:.10g}"
-                                              for h in lit.history]
+    lines = ["step,train_loss,val_nmse"] + [f"{h['step']},{h['train_loss']:.10g},{h['val_nmse']:.10g}"
+                                             for h in lit.history]
     write_text(out / f"seed{job.seed}_loss.csv", "\n".join(lines) + "\n")
-    result = {"system": job.system, "model": job.model, "seed": job.seed, "epochs": epochs_done,
-              "steps": int(trainer.global_step), "best_train_loss": float(lit.best_loss), "val_mse": val_mse,
-              "nan_steps": lit.nan_steps, "guard_hit": bool(guard_hit), "train_seconds": seconds,
+    fitted = lit.fit_step is not None
+    result = {"system": job.system, "model": job.model, "seed": job.seed, "steps": steps,
+              "max_steps": p.train.epochs * len(loader), "fit": fitted, "fit_step": lit.fit_step,
+              "val_nmse": float(lit.best_nmse), "val_nmse_blocks": [float(b) for b in lit.best_blocks],
+              "val_mse": val_mse, "nan_steps": lit.nan_steps, "train_seconds": seconds,
               "n_train": len(train[0]), "n_params": sum(x.numel() for x in model.parameters())}
     if run is not None:
         run.log_params({"system": job.system, "model": job.model, "seed": job.seed, "lr": p.train.lr,
-                        "batch_size": p.train.batch_size, "epochs": p.train.epochs, "init": p.model.init,
+                        "batch_size": p.train.batch_size, "max_steps": result["max_steps"],
+                        "fit_nmse": p.train.fit_nmse, "init": p.model.init,
                         "n_params": result["n_params"], "n_train": result["n_train"]})
-        run.log_metrics({k: float(result[k]) for k in ("best_train_loss", "val_mse", "nan_steps", "steps",
-                                                       "train_seconds", "guard_hit") if np.isfinite(result[k])})
+        run.log_metrics({k: float(result[k]) for k in ("val_nmse", "val_mse", "nan_steps", "steps",
+                                                       "train_seconds", "fit") if np.isfinite(float(result[k]))})
         run.log_artifact(out / f"seed{job.seed}_loss.csv", "training")
     return result
 
 
 def _mse(model, data) -> float:
+    from components.physics_gnn.lightning import predict_all
+
     q, v, y = data
-    err, count = 0.0, 0
-    for i in range(0, len(q), 1024):
-        pred = model.predict(q[i:i + 1024], v[i:i + 1024], create_graph=False).detach()
-        err += float(((pred - y[i:i + 1024]) ** 2).sum())
-        count += pred.numel()
-    return err / max(count, 1)
+    return float(((predict_all(model, q, v) - y) ** 2).mean())
 
 
 def train_batch(jobs: list[RunJob]) -> list[dict]:

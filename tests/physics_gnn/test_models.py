@@ -6,7 +6,7 @@ import torch
 
 from components.physics_gnn import dynamics
 from components.physics_gnn.metrics import gm_per_step, momentum_err, primary, rel_err
-from components.physics_gnn.models import REGISTRY, applies_to, build, targets
+from components.physics_gnn.models import GRAPH_OF, REGISTRY, applies_to, build, is_graph, targets
 from components.physics_gnn.systems import pendulum_angles, simulate_pendulum, Physics
 
 CASES = [(m, s) for s in ("spring", "pendulum") for m in REGISTRY if applies_to(m, s)]
@@ -25,15 +25,27 @@ def states(system, b=8, seed=0):
     return q, v  # on the constraint manifold, velocities tangent to it
 
 
-def test_registry_has_the_13_models():
-    assert len(REGISTRY) == 13 and sum(spec.constrained for spec in REGISTRY.values()) == 6
-    assert len(CASES) == 13 + 7
+def test_registry_has_the_13_models_and_the_fig1_baselines():
+    graphs = [m for m in REGISTRY if is_graph(m)]
+    assert len(graphs) == 13 and sum(spec.constrained for spec in REGISTRY.values()) == 6
+    assert sorted(m for m in REGISTRY if not is_graph(m)) == ["HNN", "LNN", "NODE"] == sorted(GRAPH_OF)
+    assert len(CASES) == (13 + 3) + (7 + 3)
+
+
+def test_non_graph_baselines_are_fixed_size():
+    model = build("HNN", "pendulum", n_nodes=3)
+    q, v = states("pendulum")
+    assert model.predict(q, v).shape == (8, 3, 4)
+    with pytest.raises(ValueError, match="N=3 got N=4"):
+        model.predict(torch.zeros(2, 4, 2, dtype=torch.float64), torch.zeros(2, 4, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="n_nodes"):
+        build("NODE", "pendulum")
 
 
 @pytest.mark.parametrize("name,system", CASES)
 def test_forward_backward_shapes(name, system):
     torch.manual_seed(0)
-    model = build(name, system)
+    model = build(name, system, n_nodes=N[system])
     q, v = states(system)
     out = model.predict(q, v)
     width = 2 if REGISTRY[name].target in ("zdot", "delta") else 1
@@ -124,6 +136,21 @@ def test_metric_definitions():
     assert np.allclose(gm_per_step(const), 0.3) and primary(const) == pytest.approx(0.3)
     p = a.sum(-2)
     assert np.all(momentum_err(p, p) == 1e-30)
+
+
+def test_momentum_errors_relative_per_particle_and_absolute_total():
+    """P5's metric: RelErr of the particles' momenta (v̂ = 2v gives exactly 1/3 at every step, although the total
+    momentum — zero here — is predicted exactly); the total-momentum row stays absolute (spec §6)."""
+    from components.physics_gnn.metrics import rollout_metrics
+
+    rng = np.random.default_rng(2)
+    pos, vel = rng.normal(size=(3, 6, 5, 2)), rng.normal(size=(3, 6, 5, 2))
+    vel -= vel.mean(-2, keepdims=True)  # zero total momentum, as the spring data
+    scalars, _ = rollout_metrics(Physics("spring"), pos, vel, pos, 2 * vel)
+    assert scalars["momentum_err"] == pytest.approx(1 / 3)
+    assert scalars["momentum_total_err"] < 1e-14 and scalars["rollout_err"] < 1e-200  # exact positions
+    scalars, _ = rollout_metrics(Physics("spring"), pos, vel, pos, vel + np.array([0.1, 0.0]))
+    assert scalars["momentum_total_err"] == pytest.approx(0.5, rel=1e-9)  # 5 particles × 0.1
 
 
 @pytest.mark.parametrize("system", ["spring", "pendulum"])
