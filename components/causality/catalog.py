@@ -79,7 +79,8 @@ def discovery_sets(p) -> Iterator[DiscoverySet]:
     d = p.data
     if d.dags is not None:
         g = d.dags
-        graphs = [scm.random_dag(g.d, np.random.default_rng([p.seed, 21, k])) for k in range(g.reps)]
+        graphs = [scm.random_dag(g.d, np.random.default_rng([p.seed, 21, k]), g.expected_degree / (g.d - 1))
+                  for k in range(g.reps)]
         names = [f"X{i + 1}" for i in range(g.d)]
         for noise in g.noises:
             for n in g.n:
@@ -91,3 +92,18 @@ def discovery_sets(p) -> Iterator[DiscoverySet]:
     if d.sachs:
         data, truth = ds.sachs()
         yield DiscoverySet("sachs", [data], [truth], {"kind": "sachs", "source": ds.provenance("cdt")}, 18, False)
+
+
+def study_sets(p) -> Iterator[tuple[str, pd.DataFrame, int]]:
+    """Real data of the identification studies: (name, frame, exact row count). Synthetic ones are seeded in train."""
+    from components.causality import identification as ident
+
+    st = p.data.studies
+    if st is None:
+        return
+    if st.nhefs:
+        yield "nhefs", ident.nhefs_frame(), ident.NHEFS_ROWS
+    if st.lmb_h:
+        yield "rdd_lmb", ident.lmb_frame(), ident.LMB_ROWS
+    if st.transfers_h:
+        yield "rdd_transfers", ident.transfers_frame(), ident.TRANSFERS_ROWS

@@ -133,6 +133,35 @@ def pairs_expectations(n_pairs: int) -> list:
             expect("ExpectColumnValuesToBeUnique", column="pair")]
 
 
+def study_validation_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Treatment, outcome and (RDD) the sharp-design flag of one real identification dataset, as suite columns."""
+    if name == "nhefs":
+        out = pd.DataFrame({"t": frame.qsmk, "y": frame.wt82_71})
+        out["n_bad"] = (~np.isfinite(frame.to_numpy(np.float64))).sum(axis=1)
+        return out
+    out = pd.DataFrame({"t": frame.t, "y": frame.y, "r": frame.r})
+    cutoff, below = (0.0, True) if name == "rdd_transfers" else (0.5, False)
+    design = (frame.r < cutoff) if below else (frame.r >= cutoff)
+    out["sharp"] = np.where(frame.r.isna(), 1, (design == (frame.t == 1)).astype(np.int64))
+    return out
+
+
+def study_expectations(name: str, rows: int) -> list:
+    """Exact size, binary treatment; NHEFS: complete cases; RDD: treatment = the cutoff rule in every row with a
+    running variable (LMB: 11 rows lack the vote share and are dropped by the estimator)."""
+    from components.core.validation import expect
+
+    suite = [expect("ExpectTableRowCountToEqual", value=rows),
+             expect("ExpectColumnValuesToBeInSet", column="t", value_set=[0, 1])]
+    if name == "nhefs":
+        suite.append(expect("ExpectColumnValuesToBeBetween", column="n_bad", min_value=0, max_value=0))
+    else:
+        suite.append(expect("ExpectColumnValuesToBeInSet", column="sharp", value_set=[1]))
+    if name == "rdd_transfers":
+        suite.append(expect("ExpectColumnValuesToNotBeNull", column="r"))
+    return suite
+
+
 def verify_manifest(prepared: Path) -> None:
     """Refuse prepared files that changed since ``prepare`` wrote them (SHA-256 in the manifest)."""
     verify_sha256(prepared, read_json(prepared / "manifest.json")["sha256"],

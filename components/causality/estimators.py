@@ -20,12 +20,13 @@ FAMILY = {
     "t_learner": "regression adjustment", "x_learner": "regression adjustment",
     "ps_match": "propensity score", "ipw": "propensity score", "aipw": "doubly robust",
     "dml": "double ML", "causal_forest": "tree", "dr_learner": "doubly robust",
-    "tarnet": "representation", "cfr": "representation",
+    "tarnet": "representation", "cfr": "representation", "entropy_bal": "balancing", "aipw_att": "doubly robust",
 }
 LIBRARY = {
     "naive": "own", "ols": "dowhy", "s_learner": "econml", "t_learner": "econml", "x_learner": "econml",
     "ps_match": "dowhy", "ipw": "dowhy", "aipw": "econml", "dml": "econml", "causal_forest": "econml",
-    "dr_learner": "econml", "tarnet": "own (lightning)", "cfr": "own (lightning)",
+    "dr_learner": "econml", "tarnet": "own (lightning)", "cfr": "own (lightning)", "entropy_bal": "own (scipy)",
+    "aipw_att": "own (sklearn + xgboost)",
 }
 CATE_METHODS = {"s_learner", "t_learner", "x_learner", "dml", "causal_forest", "dr_learner", "tarnet", "cfr"}
 
@@ -151,6 +152,38 @@ def aipw_att(d: Data, p, seed: int) -> float:
     return float(np.sum(t * resid - (1 - t) * e / (1 - e) * resid) / t.sum())
 
 
+def entropy_weights(x_control: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Entropy balancing (Hainmueller 2012): control weights w ∝ exp(λᵀx) with Σw = 1 and Σw·x = target, from the
+    convex dual min_λ log Σ exp(λᵀ(x − target)) (BFGS on standardised covariates)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
+
+    scale = x_control.std(axis=0)
+    scale[scale == 0] = 1.0
+    c = (x_control - target) / scale
+
+    def dual(lam: np.ndarray) -> tuple[float, np.ndarray]:
+        z = c @ lam
+        return float(logsumexp(z)), softmax(z) @ c
+
+    sol = minimize(dual, np.zeros(c.shape[1]), jac=True, method="BFGS", options={"gtol": 1e-10, "maxiter": 2000})
+    return softmax(c @ sol.x)
+
+
+def entropy_bal(d: Data, p, seed: int) -> Fit:
+    """ATT: treated mean minus the entropy-balanced control mean (first moments of every covariate matched)."""
+    x, t, y = d.xt, d.tt, d.yt
+    w = entropy_weights(x[t == 0], x[t == 1].mean(axis=0))
+    att = float(y[t == 1].mean() - w @ y[t == 0])
+    return _constant(d, att, att)
+
+
+def aipw_att_only(d: Data, p, seed: int) -> Fit:
+    """The cross-fitted AIPW ATT alone (``aipw_att``), for bootstrap loops that do not need the ATE."""
+    att = aipw_att(d, p, seed)
+    return _constant(d, att, att)
+
+
 # --- EconML -------------------------------------------------------------------------------------------------
 
 def aipw(d: Data, p, seed: int) -> Fit:
@@ -234,7 +267,7 @@ def cfr(d: Data, p, seed: int) -> Fit:
 REGISTRY: dict[str, Callable[[Data, object, int], Fit]] = {
     "naive": naive, "ols": ols, "s_learner": s_learner, "t_learner": t_learner, "x_learner": x_learner,
     "ps_match": ps_match, "ipw": ipw, "aipw": aipw, "dml": dml, "causal_forest": causal_forest,
-    "dr_learner": dr_learner, "tarnet": tarnet, "cfr": cfr,
+    "dr_learner": dr_learner, "tarnet": tarnet, "cfr": cfr, "entropy_bal": entropy_bal, "aipw_att": aipw_att_only,
 }
 
 

@@ -123,9 +123,15 @@ def discovery_metrics(prepared: Path, graphs: pd.DataFrame, random_graphs: int, 
             key = (unit.dataset, unit.rep)
             if key not in baselines:
                 baselines[key] = M.random_dag_shd(truth, random_graphs, seed)
-            row["random_shd_mean"] = float(baselines[key].mean())
-            row["random_shd_p5"] = float(np.quantile(baselines[key], 0.05))
-            row["shd_percentile"] = float((baselines[key] <= row["shd"]).mean())
+                baselines[(*key, "perm")] = M.permuted_graph_shd(truth, random_graphs, seed)
+            rand, perm = baselines[key], baselines[(*key, "perm")]
+            row["random_shd_mean"] = float(rand.mean())
+            row["random_shd_p5"] = float(np.quantile(rand, 0.05))
+            row["shd_percentile"] = float((rand <= row["shd"]).mean())
+            row["empty_shd"] = M.shd(np.zeros_like(truth), truth)
+            row["degree_matched_shd_mean"] = float(perm.mean())
+            row["degree_matched_shd_p5"] = float(np.quantile(perm, 0.05))
+            row["degree_matched_percentile"] = float((perm <= row["shd"]).mean())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -144,4 +150,27 @@ def pair_metrics(pairs: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     k = int((swapped == 0).sum())
     rows.append({"method": "always_x_to_y", "correct": k, "pairs": n, "accuracy": k / n,
                  "p_value": M.binomial_p_greater(k, n), "errors": 0})
+    return pd.DataFrame(rows)
+
+
+def study_summary(studies: pd.DataFrame) -> pd.DataFrame:
+    """Per (study, setting, method): replications, mean, median, sd, bias, RMSE, and (with SEs and a truth) the
+    count of replications whose estimate lies within 2 SE of the truth; FCI rows: the count of each mark."""
+    ok = studies[studies.status == "ok"]
+    rows = []
+    for (study, setting, method), g in ok.groupby(["study", "setting", "method"], sort=False):
+        est, truth, se = g.estimate.to_numpy(float), g.truth.to_numpy(float), g.se.to_numpy(float)
+        row = {"study": study, "setting": setting, "method": method, "reps": len(g), "n": int(g.n.max())}
+        if g.mark.astype(bool).any():
+            row["marks"] = "; ".join(f"{m} ×{c}" for m, c in g.mark.value_counts().items())
+            row["bidirected"] = int((g.mark == "↔").sum())
+        else:
+            row.update({"mean": float(np.mean(est)), "median": float(np.median(est)),
+                        "sd": float(np.std(est, ddof=1)) if len(g) > 1 else 0.0, "se_mean": float(np.nanmean(se))})
+            if np.isfinite(truth).all():
+                row.update({"truth": float(truth[0]), "bias": float(np.mean(est - truth)),
+                            "rmse": float(np.sqrt(np.mean((est - truth) ** 2)))})
+                if np.isfinite(se).all():
+                    row["within_2se"] = int((np.abs(est - truth) < 2 * se).sum())
+        rows.append(row)
     return pd.DataFrame(rows)

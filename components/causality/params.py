@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from components.core.params import StrictModel
 
 EffectMethod = Literal["naive", "ols", "s_learner", "t_learner", "x_learner", "ps_match", "ipw", "aipw",
-                       "dml", "causal_forest", "dr_learner", "tarnet", "cfr"]
+                       "dml", "causal_forest", "dr_learner", "tarnet", "cfr", "entropy_bal", "aipw_att"]
 DiscoveryAlgo = Literal["pc", "ges", "direct_lingam", "notears"]
 PairMethod = Literal["igci", "reci", "anm"]
 
@@ -74,6 +74,27 @@ class DagParams(StrictModel):
     n: list[int] = Field(min_length=1, description="sample sizes (constraint-based consistency needs ≥ 2)")
     reps: int = Field(ge=1)
     noises: list[Literal["gauss", "unif"]] = Field(min_length=1)
+    expected_degree: float = Field(2.0, gt=0, description="Erdős–Rényi edge probability = expected_degree / (d − 1)")
+
+
+class StudiesParams(StrictModel):
+    """Identification studies (identification.py): seeded SCMs generated in the train units, real data in prepare."""
+
+    n: int = Field(ge=100, description="rows of scm_frontdoor and scm_rdd per replication (scm_iv too)")
+    reps: int = Field(ge=1, description="replications of scm_frontdoor and scm_rdd")
+    iv_reps: int = Field(ge=1, description="replications of scm_iv (strong and weak instrument)")
+    iv_strong: float = Field(1.0, gt=0, description="first-stage coefficient γ of the strong instrument")
+    iv_weak: float = Field(0.05, gt=0, description="first-stage coefficient γ of the weak instrument")
+    ks_n: int = Field(ge=100, description="rows of scm_ks (Kang–Schafer) per replication")
+    ks_reps: int = Field(ge=1)
+    rdd_h: float = Field(gt=0, le=1, description="local-linear bandwidth on scm_rdd")
+    dowhy_rdd_h: float = Field(0.5, gt=0, le=1, description="bandwidth of DoWhy's RDD comparison row on scm_rdd")
+    latent_n: int = Field(ge=100, description="rows of dag_latent (FCI)")
+    latent_reps: int = Field(ge=1)
+    fci_alpha: float = Field(0.01, gt=0, lt=1)
+    nhefs: bool = Field(True, description="NHEFS textbook IPW (causaldata nhefs_complete)")
+    lmb_h: list[float] = Field(description="rdd_lmb local-linear bandwidths (the middle one is judged; [] = skip)")
+    transfers_h: list[float] = Field(description="rdd_transfers bandwidths (the middle one is judged; [] = skip)")
 
 
 class DataParams(StrictModel):
@@ -83,6 +104,7 @@ class DataParams(StrictModel):
     acic: AcicParams | None = None
     scm: ScmParams | None = None
     dags: DagParams | None = None
+    studies: StudiesParams | None = None
     sachs: bool = Field(True, description="Sachs flow cytometry (cdt CSVs) with its 18-edge consensus graph")
     tuebingen_pairs: int = Field(ge=0, le=99, description="Tübingen pairs used (0 = skip)")
     tuebingen_max_points: int = Field(ge=20, description="seeded subsample per pair")

@@ -16,17 +16,19 @@ train = Step(
     steps.train,
     reads={"prepared": "data/prepared"},
     writes={"effects": "data/train/effects.parquet", "cate": "data/train/cate", "graphs": "data/train/graphs.json",
-            "pairs": "data/train/pairs.parquet"},
+            "pairs": "data/train/pairs.parquet", "studies": "data/train/studies.parquet"},
     params=("seed", "data", "effects", "discovery"),
     artifacts=("effects",),
 )
 evaluate = Step(
     steps.evaluate,
     reads={"prepared": "data/prepared", "effects": "data/train/effects.parquet", "cate": "data/train/cate",
-           "graphs": "data/train/graphs.json", "pairs": "data/train/pairs.parquet"},
+           "graphs": "data/train/graphs.json", "pairs": "data/train/pairs.parquet",
+           "studies": "data/train/studies.parquet"},
     writes={"effects": "data/evaluate/effects.csv", "effects_summary": "data/evaluate/effects_summary.csv",
             "lalonde": "data/evaluate/lalonde.csv", "discovery": "data/evaluate/discovery.csv",
-            "pairs": "data/evaluate/pairs.csv", "claims_eval": "data/evaluate/claims_eval.json"},
+            "pairs": "data/evaluate/pairs.csv", "studies": "data/evaluate/studies.csv",
+            "claims_eval": "data/evaluate/claims_eval.json"},
     params=("seed", "data.jobs", "discovery.random_graphs", "evaluate"),
     artifacts=("effects", "discovery", "pairs"),
 )
@@ -35,7 +37,8 @@ report = Step.report(
     reads={"prepared": "data/prepared", "graphs": "data/train/graphs.json",
            "effects": "data/evaluate/effects.csv", "effects_summary": "data/evaluate/effects_summary.csv",
            "lalonde": "data/evaluate/lalonde.csv", "discovery": "data/evaluate/discovery.csv",
-           "pairs": "data/evaluate/pairs.csv", "claims_eval": "data/evaluate/claims_eval.json"},
+           "pairs": "data/evaluate/pairs.csv", "studies": "data/evaluate/studies.csv",
+           "claims_eval": "data/evaluate/claims_eval.json"},
     params=("seed",),
 )
 

@@ -14,7 +14,7 @@ def prepare(ctx: StepContext) -> None:
     """Load the wheel-shipped datasets, generate the SCMs, write them and validate each with its GX suite."""
     from components.causality import catalog
     from components.causality import data as D
-    from components.causality.datasets import tuebingen
+    from components.causality.datasets import provenance, tuebingen
     from components.core.validation import validate_and_log
 
     p = ctx.params
@@ -35,6 +35,10 @@ def prepare(ctx: StepContext) -> None:
                                "truth_acyclic": bool(summary.truth_acyclic.all())}
             yield (f"causality-discovery-{gs.name}", summary,
                    D.discovery_expectations(len(gs.frames[0]), gs.frames[0].shape[1], gs.edges, gs.require_acyclic))
+        for name, frame, rows in catalog.study_sets(p):
+            write_parquet(out / "studies" / f"{name}.parquet", frame)
+            counts[name] = {"rows": len(frame), "source": provenance("causaldata")}
+            yield f"causality-studies-{name}", D.study_validation_frame(name, frame), D.study_expectations(name, rows)
         if p.data.tuebingen_pairs:
             pairs = tuebingen(p.data.tuebingen_pairs, p.data.tuebingen_max_points, p.seed)
             write_parquet(out / "pairs" / "tuebingen.parquet", pairs)
@@ -64,7 +68,7 @@ def _methods_for(p, meta: dict) -> list[str]:
 def train(ctx: StepContext) -> None:
     """Fan every (dataset × method × replication), (graph × algorithm × rep) and (pair × method) unit out."""
     from components.causality.data import verify_manifest
-    from components.causality.work import EffectUnit, GraphUnit, PairUnit, run_units
+    from components.causality.work import STUDY_COLUMNS, EffectUnit, GraphUnit, PairUnit, StudyUnit, run_units
 
     p = ctx.params
     prepared = ctx.inputs["prepared"]
@@ -84,6 +88,13 @@ def train(ctx: StepContext) -> None:
         ids = list(pd.read_parquet(pairs_path, columns=["pair"]).pair.unique())
         units += [PairUnit(str(pairs_path), pair, method, p.seed, p.discovery)
                   for method in p.discovery.pair_methods for pair in ids]
+    st = p.data.studies
+    if st is not None:
+        plan = {"ks": st.ks_reps, "iv": st.iv_reps, "frontdoor": st.reps, "rdd": st.reps, "rdd_dowhy": 1,
+                "latent": st.latent_reps}
+        plan.update({name: 1 for name in ("nhefs", "rdd_lmb", "rdd_transfers")
+                     if (prepared / "studies" / f"{name}.parquet").exists()})
+        units += [StudyUnit(str(prepared), study, rep, p.seed, st) for study, reps in plan.items() for rep in range(reps)]
     if not units:
         raise UserError("nothing to train: no prepared dataset matches the params",
                         "enable datasets under causality.data and rerun `paperflows run causality --step prepare`")
@@ -92,6 +103,8 @@ def train(ctx: StepContext) -> None:
     effects = [r for kind, r in results if kind == "effect"]
     graphs = [r for kind, r in results if kind == "graph"]
     pair_rows = [r for kind, r in results if kind == "pair"]
+    study_rows = [row for kind, r in results if kind == "study" for row in r]
+    write_parquet(ctx.outputs["studies"], pd.DataFrame(study_rows, columns=STUDY_COLUMNS))
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "tau"} for r in effects])
     write_parquet(ctx.outputs["effects"], table)
     for dataset in sorted({r["dataset"] for r in effects}):
@@ -103,13 +116,15 @@ def train(ctx: StepContext) -> None:
     write_json(ctx.outputs["graphs"], graphs)
     write_parquet(ctx.outputs["pairs"], pd.DataFrame(pair_rows, columns=["pair", "method", "decision", "status",
                                                                          "error", "runtime_s"]))
-    errors = [r for r in effects + graphs + pair_rows if r["status"] != "ok"]
+    errors = [r for r in effects + graphs + pair_rows + study_rows if r["status"] != "ok"]
     for r in errors[:5]:
-        ctx.log(f"error in {r.get('dataset', r.get('pair'))}/{r.get('method', r.get('algorithm'))}: {r['error'][:200]}")
+        ctx.log(f"error in {r.get('dataset', r.get('pair', r.get('study')))}/{r.get('method', r.get('algorithm'))}: "
+                f"{r['error'][:200]}")
     if ctx.run:
         ctx.run.log_metrics({"n_units": len(units), "n_errors": len(errors),
                              "fit_seconds_total": float(np.nansum([r["runtime_s"] for r in effects + graphs]))})
-    ctx.log(f"{len(effects)} effect fits, {len(graphs)} graphs, {len(pair_rows)} pair decisions, {len(errors)} errors")
+    ctx.log(f"{len(effects)} effect fits, {len(graphs)} graphs, {len(pair_rows)} pair decisions, "
+            f"{len(study_rows)} identification-study rows, {len(errors)} errors")
 
 
 def evaluate(ctx: StepContext) -> None:
@@ -135,15 +150,19 @@ def evaluate(ctx: StepContext) -> None:
              else pd.DataFrame())
     jobs_baselines = (E.jobs_policy_baselines(prepared, p.data.jobs.splits, p.seed)
                       if (prepared / "effects" / "jobs").exists() and p.data.jobs else {})
-    claims = evaluate_claims(summary, per_unit, lalonde, discovery, pairs, p)
+    studies = E.study_summary(pd.read_parquet(ctx.inputs["studies"]))
+    claims = evaluate_claims(summary, per_unit, lalonde, discovery, pairs, p, studies)
     out = ctx.outputs
     per_unit.to_csv(out["effects"], index=False)
     summary.to_csv(out["effects_summary"], index=False)
     lalonde.to_csv(out["lalonde"], index=False)
     discovery.to_csv(out["discovery"], index=False)
     pairs.to_csv(out["pairs"], index=False)
+    studies.to_csv(out["studies"], index=False)
+    raw_studies = pd.read_parquet(ctx.inputs["studies"])
     write_json(out["claims_eval"], {"claims": claims, "jobs_policy_baselines": jobs_baselines,
-                                    "errors": int((units.status != "ok").sum()) if len(units) else 0})
+                                    "errors": int((units.status != "ok").sum()) if len(units) else 0,
+                                    "study_errors": int((raw_studies.status != "ok").sum())})
     if ctx.run:
         log_method_runs(ctx.run, summary, discovery, pairs)
     ctx.log(f"{len(per_unit)} effect rows, {len(discovery)} graph rows, {len(claims)} claim rows evaluated")

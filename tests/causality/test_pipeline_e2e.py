@@ -29,15 +29,18 @@ def test_outputs_claims_and_metrics(smoke_run):
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
         assert not row["claim"].startswith(row["id"])  # the id is its own field now
     by_id = {row["id"]: row for row in claims}
-    assert len(by_id) == len(claims) == len(SPEC_IDS) + 1  # every spec §8 claim, plus the check row C6a-bias
+    # every spec §8 claim, plus the check row C6a-bias and the context row C5-scm
+    assert len(by_id) == len(claims) == len(SPEC_IDS) + 2
     assert [r["id"] for r in claims if r["kind"] == "claim"] == [i for i in SPEC_IDS if i != "C1"]
     assert {r["id"] for r in claims if r["kind"] == "check"} == {"C1", "C6a-bias"}
-    assert all(r["note"] for r in claims if r["kind"] == "check")
-    for cid in ("C2", "C6a", "C6b", "C6c", "C6d", "C7", "C10", "C14", "C16"):  # not built yet (issue 15)
-        assert by_id[cid]["observed"].startswith("not run: ") and by_id[cid]["verdict"] == "inconclusive", cid
-    # data-driven at smoke size: LaLonde's naive gap and the hidden-confounder bias are large effects
-    assert by_id["C13"]["verdict"] == "reproduced" and "naive -8,498" in by_id["C13"]["observed"]
-    assert by_id["C6a-bias"]["verdict"] == "reproduced"
+    assert {r["id"] for r in claims if r["kind"] == "context"} == {"C5-scm"}
+    assert all(r["note"] for r in claims if r["kind"] != "claim")
+    assert [r["id"] for r in claims if r["observed"].startswith("not run: ")] == ["C16"]
+    # data-driven at smoke size: real anchors and large effects
+    assert by_id["C14"]["verdict"] == "reproduced" and "IPW 3.441 kg" in by_id["C14"]["observed"]
+    assert "difference in means 21.28 (n=915)" in by_id["C6d"]["observed"]
+    assert by_id["C6b"]["verdict"] == "reproduced" and by_id["C6a-bias"]["verdict"] == "reproduced"
+    assert "LaLonde estimators" in by_id["C13"]["observed"] and by_id["C13"]["verdict"] == "inconclusive"
     assert "not in this profile" in by_id["C5"]["observed"] and by_id["C5"]["verdict"] == "inconclusive"
     assert "ihdp_a" in by_id["C3b"]["observed"] and by_id["C3b"]["verdict"] == "inconclusive"
     metrics = json.loads((rep / "metrics.json").read_text())
@@ -54,6 +57,12 @@ def test_prepared_layout_and_train_outputs(smoke_run):
     data = root / "data" / "causality"
     manifest = json.loads((data / "prepared" / "manifest.json").read_text())
     assert manifest["profile"] == "smoke" and manifest["datasets"]["lalonde_cps"]["rows"] == 16177
+    assert {k: manifest["datasets"][k]["rows"] for k in ("nhefs", "rdd_lmb", "rdd_transfers")} == \
+        {"nhefs": 1566, "rdd_lmb": 13588, "rdd_transfers": 1948}
+    studies = pd.read_parquet(data / "train" / "studies.parquet")
+    assert (studies.status == "ok").all() and set(studies.study) == {"ks", "iv", "frontdoor", "rdd", "rdd_dowhy",
+                                                                      "latent", "nhefs", "rdd_lmb", "rdd_transfers"}
+    assert len(studies[(studies.study == "iv") & (studies.method == "iv_2sls")]) == 2 * 5  # strong + weak × 5 reps
     assert manifest["datasets"]["sachs"]["truth_acyclic"] is False  # the consensus graph has a 3-cycle
     assert all(len(h) == 64 for h in manifest["sha256"].values())
     validation = json.loads((data / "prepared" / "ge_validation.json").read_text())
