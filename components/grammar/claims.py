@@ -22,7 +22,10 @@ G3B_PRECONDITION_TOP1 = 0.9
 G4_MIN_PR = 0.9                                # acceptance: precision and recall ≥ 0.9
 G5_SHARE = 1.0                                 # anchor AURP 112/112
 G6_MAX_PRECISION, G6_MAX_LIFT = 0.5, 1.5       # anchor ragas_eval: 0.190 (faithfulness), 0.146 (SelfCheck)
+G6_MIN_JUDGE_BACC, G6_MIN_SAYS = 0.7, 10       # LLM judge must tell supported from unsupported; enough "says correct"
 G7_MIN_DACC, G7_ROB_FRACTION = 0.05, 0.5
+LONG_DROP_BAND = (0.05, 0.15)                  # calibration target: keyword top-1 short − long (Spider ≈ 0.12 among
+                                               # competent groups: Rob_r 0.675 → 0.522 at Acc_r 0.368 → 0.353)
 
 
 # Rows that cannot count as a reproduction (issue 16): kind and the one-line reason. Every other row is a claim.
@@ -39,6 +42,12 @@ NOT_COUNTED = {
                     "(validation mode), so with rule readers the scores are largely by construction"),
     "G5": ("check", "a missing document can never be retrieved, so its group is a gap group under the closed-domain "
                     "rule, and the db_missing rule reads the same missing-document list"),
+    "G7": ("check", "the project's addition, not in spec §8, and largely by construction: the unbalanced keep rates "
+                    "are lower for the defect groups, which are gap groups by construction, and robustness excludes "
+                    "gap groups, so balancing moves accuracy and leaves robustness to subsampling noise"),
+    "LQ": ("check", "calibration of the query generator, not a claim of the paper: long-query filler uses words no "
+                    "document contains and the distractor probability was set (on this retrieval measurement only, "
+                    "never on a claim's output) so that the drop lies in the stated band"),
 }
 
 
@@ -159,8 +168,13 @@ def g3(inp: Inputs) -> tuple[Claim, dict]:
     if r is None or not math.isfinite(r["retrieval_failure_share"]):
         return _missing("G3", claim, metric, expected, anchor, "keyword+oracle long has no non-robust errors")
     v = float(r["retrieval_failure_share"])
+    f = _frame(inp, "keyword+oracle", "long_balanced")
+    sound = ""
+    if f is not None and {"retrieval_ok", "answer_in_doc", "c"} <= set(f.columns):
+        ok = f[f["retrieval_ok"] & f["answer_in_doc"]]
+        sound = f"; oracle correct on {ok['c'].mean():.3f} of {len(ok)} right-document reads (why it is a check)"
     return (_claim("G3", claim=claim, metric=metric, expected=expected, anchor=anchor,
-                   observed=f"{v:.3f} ({int(r['n_non_robust'])} non-robust groups)",
+                   observed=f"{v:.3f} ({int(r['n_non_robust'])} non-robust groups){sound}",
                    verdict=verdict(v >= G3_MIN_SHARE, v < G3_MIN_SHARE)), {"g3_retrieval_share": v})
 
 
@@ -227,26 +241,49 @@ def g5(inp: Inputs) -> tuple[Claim, dict]:
 
 
 def g6(inp: Inputs) -> tuple[Claim, dict]:
+    """Decided only by an LLM judge (the paper tests LLM-based RAGAS / SelfCheck); the rule proxies are lexical
+    stand-ins, reported but never deciding (rule changed by issue 16)."""
     claim = "Reference-free evaluators are unreliable in closed domains (GRAMMAR's reference-based judge is exact)"
-    metric = "precision and lift (precision / accuracy) of 'says correct', long queries (keyword top-1 < 0.8)"
-    expected = f"precision ≤ {G6_MAX_PRECISION} and lift ≤ {G6_MAX_LIFT} for both proxies on both systems"
+    metric = ("precision and lift (precision / accuracy) of an LLM faithfulness judge's 'says correct' on long "
+              "queries of keyword+oracle and keyword+learned (lexical proxies reported, not deciding)")
+    expected = (f"precision ≤ {G6_MAX_PRECISION} and lift ≤ {G6_MAX_LIFT} on both systems; preconditions: the judge "
+                f"tells supported from unsupported answers (balanced accuracy ≥ {G6_MIN_JUDGE_BACC}) and says "
+                f"'correct' ≥ {G6_MIN_SAYS} times per system")
     anchor = "AURP short, GPT-4: faithfulness P 0.190 (R 0.917), SelfCheck P 0.146 (R 0.50)"
-    parts, oks, vals = [], [], {}
+    parts, vals = [], {}
     for system in ("keyword+oracle", "keyword+learned"):
         b = inp.reference_free.get(system, {}).get("long")
         if not b:
-            parts.append(f"{system}: not evaluated")
-            oks.append(False)
             continue
         for proxy in ("faithfulness", "consistency"):
-            s = b[proxy]
-            ok = s["precision"] <= G6_MAX_PRECISION and s["lift"] <= G6_MAX_LIFT
-            oks.append(bool(ok))
-            parts.append(f"{system} {proxy}: P {s['precision']:.3f}, R {s['recall']:.3f}, lift {s['lift']:.2f}")
-            vals[f"g6_{system.replace('+', '_')}_{proxy}_precision"] = s["precision"]
-        parts.append(f"{system} reference-based P {b['reference_based']['precision']:.2f} (1 by construction)")
-    return (_claim("G6", claim=claim, metric=metric, expected=expected, anchor=anchor, observed="; ".join(parts),
-                   verdict=verdict(all(oks), not all(oks))), vals)
+            sc = b[proxy]
+            parts.append(f"{system} lexical {proxy}: P {sc['precision']:.3f}, lift {sc['lift']:.2f}")
+            vals[f"g6_{system.replace('+', '_')}_{proxy}_precision"] = sc["precision"]
+    lexical = "; ".join(parts) if parts else "no lexical proxies evaluated"
+    judge = inp.reference_free.get("llm_judge")
+    if not judge:
+        return (_claim("G6", claim=claim, metric=metric, expected=expected, anchor=anchor,
+                       observed=f"not decided: no LLM judge run (grammar.g6_judge.enabled false); {lexical}",
+                       verdict="inconclusive"), vals)
+    bacc = float(judge["competence"]["balanced_accuracy"])
+    rows, oks, refs, enough = [], [], [], []
+    for system in ("keyword+oracle", "keyword+learned"):
+        sc = judge["systems"].get(system)
+        if not sc:
+            rows.append(f"{system}: not judged")
+            enough.append(False)
+            continue
+        rows.append(f"{system}: P {sc['precision']:.3f}, lift {sc['lift']:.2f} ({int(sc['n_says_correct'])}/"
+                    f"{int(sc['n'])} says correct)")
+        enough.append(sc["n_says_correct"] >= G6_MIN_SAYS)
+        oks.append(sc["precision"] <= G6_MAX_PRECISION and sc["lift"] <= G6_MAX_LIFT)
+        refs.append(sc["precision"] > G6_MAX_PRECISION or sc["lift"] > G6_MAX_LIFT)
+        vals[f"g6_llm_{system.replace('+', '_')}_precision"] = sc["precision"]
+    pre = bacc >= G6_MIN_JUDGE_BACC and all(enough)
+    obs = (f"{judge.get('model', 'LLM')} judge (balanced accuracy on the control set {bacc:.2f}, "
+           f"{judge.get('seconds', math.nan):.0f} s): " + "; ".join(rows) + f"; {lexical}")
+    return (_claim("G6", claim=claim, metric=metric, expected=expected, anchor=anchor, observed=obs,
+                   verdict=verdict(pre and bool(oks) and all(oks), pre and any(refs))), vals)
 
 
 def g7(inp: Inputs) -> tuple[Claim, dict]:
@@ -271,9 +308,24 @@ def g7(inp: Inputs) -> tuple[Claim, dict]:
                    verdict=verdict(hits > n / 2, hits <= n / 2)), {"g7_systems": float(hits)})
 
 
+def long_query_drop(inp: Inputs) -> tuple[Claim, dict]:
+    claim = "Long queries lower keyword retrieval only modestly (generator calibration, issue 16)"
+    metric = "keyword top-1 retrieval accuracy short − long (keyword+oracle, balanced, documents in the DB)"
+    lo, hi = LONG_DROP_BAND
+    expected, anchor = f"in [{lo}, {hi}]", "Spider: Rob_r 0.675 → 0.522 with Acc_r 0.368 → 0.353 (retrieval-only)"
+    s, l = _row(inp.metrics, "keyword+oracle", "short", "balanced"), _row(inp.metrics, "keyword+oracle", "long", "balanced")
+    if s is None or l is None:
+        return _missing("LQ", claim, metric, expected, anchor, "keyword+oracle not evaluated")
+    a, b = float(s["top1_retrieval_accuracy"]), float(l["top1_retrieval_accuracy"])
+    d = a - b
+    return (_claim("LQ", claim=claim, metric=metric, expected=expected, anchor=anchor,
+                   observed=f"{d:.3f} (short {a:.3f}, long {b:.3f})", verdict=verdict(lo <= d <= hi, not lo <= d <= hi)),
+            {"lq_keyword_top1_drop": d})
+
+
 def all_claims(inp: Inputs) -> tuple[list[Claim], dict[str, float]]:
     rows, values = [], {}
-    for fn in (g1, g1_any, g1b, g2, g3, g3b, g4, g5, g6, g7):
+    for fn in (g1, g1_any, g1b, g2, g3, g3b, g4, g5, g6, g7, long_query_drop):
         c, v = fn(inp)
         rows.append(c)
         values.update({k: float(x) for k, x in v.items() if x is not None and math.isfinite(float(x))})

@@ -69,6 +69,10 @@ def run_evaluation(ctx) -> None:
     write_text(ctx.outputs["metrics"], frame.to_csv(index=False))
     diagnosis = diagnose(results_dir, p)
     write_json(ctx.outputs["diagnosis"], diagnosis)
+    if p.g6_judge.enabled:
+        from components.grammar.faith_judge import run_g6_judge
+
+        baselines["llm_judge"] = run_g6_judge(p, prepared, results_dir, cache)
     write_json(ctx.outputs["reference_free"], baselines)
     write_json(ctx.outputs["retrieval_top1"], top1)
     arm: dict = {}  # {} = the arm is disabled (grammar.llm_arm.enabled)

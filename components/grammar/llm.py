@@ -46,13 +46,14 @@ class RulesLLM:
 
     name = "rules"
 
-    def __init__(self, min_words: int = 30, distractor_prob: float = 0.0):
-        self.min_words, self.distractor_prob = min_words, distractor_prob
+    def __init__(self, min_words: int = 30, distractor_prob: float = 0.0, long_style: str = "calibrated"):
+        self.min_words, self.distractor_prob, self.long_style = min_words, distractor_prob, long_style
 
     def paraphrase(self, placeholders, attribute, kind, k, seed):
         from components.grammar.paraphrase import text_templates
 
-        return text_templates(placeholders, attribute, kind, k, seed, self.min_words, self.distractor_prob)
+        return text_templates(placeholders, attribute, kind, k, seed, self.min_words, self.distractor_prob,
+                              self.long_style)
 
     def answer(self, query, documents):
         from components.grammar.readers import extract_answer
@@ -240,9 +241,9 @@ class OpenAICompatCompletion:
 
 
 def make_llm(backend: str, llm_params, cache: LLMCache | None = None, min_words: int = 30,
-             distractor_prob: float = 0.0) -> LLM:
+             distractor_prob: float = 0.0, long_style: str = "calibrated") -> LLM:
     """The backend named in params; nothing is loaded or connected until the first call."""
-    rules = RulesLLM(min_words, distractor_prob)
+    rules = RulesLLM(min_words, distractor_prob, long_style)
     if backend == "rules":
         return rules
     if backend == "smollm2":

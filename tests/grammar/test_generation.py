@@ -162,3 +162,49 @@ def test_another_seed_block_changes_every_draw(smoke_params, tmp_path, build_dat
     assert a.texts != b.texts  # templates with placeholders: independent of the DB, so the paraphrase seed moved
     assert {e["query"] for e in a.examples}.isdisjoint({e["query"] for e in b.examples})
     assert len(seeds) == 2 and seeds[0] != seeds[1]
+
+
+def _document_vocabulary() -> set[str]:
+    """Every word any document can contain: fact and filler templates plus every lexicon value and name part."""
+    from components.grammar import documents, lexicon
+    from components.grammar.retrievers import tokens
+
+    words = set()
+    for text in (*documents.FACTS.values(), *documents.FILLER):
+        words |= set(tokens(text.replace("{", " ").replace("}", " ")))
+    for values in (lexicon.DOC_WORDS, lexicon.INDUSTRIES, lexicon.CITIES, lexicon.NATIONALITIES, lexicon.COLLEGES,
+                   lexicon.SYLLABLES, lexicon.COMPANY_SUFFIXES, lexicon.PROJECT_NOUNS):
+        for v in values:
+            words |= set(tokens(v))
+    return words - {"generic", "generic2", "name", "value", "other", "city", "industry"}  # template slot names
+
+
+def test_calibrated_long_filler_uses_no_document_word_and_no_attribute_synonym():
+    """Issue 16: the calibrated background is generic filler, not a retrieval stressor; only the distractor
+    entity and the question frame (whose shared words are the short frames' "of"/"at") touch the documents."""
+    from components.grammar import lexicon, paraphrase
+    from components.grammar.retrievers import tokens
+
+    vocab = _document_vocabulary()
+    filler = " ".join((*paraphrase.CALM_BACKGROUND, paraphrase.CALM_DISTRACTOR, paraphrase.CALM_PAD,
+                       *paraphrase.CALM_WORDS)).replace("{calm}", " ").replace("{distractor}", " ")
+    assert set(tokens(filler)) & vocab == set()
+    frames = " ".join((*paraphrase.CALM_QUESTION_ONE, *paraphrase.CALM_QUESTION_TWO))
+    for slot in ("{syn}", "{a}", "{b}"):
+        frames = frames.replace(slot, " ")
+    assert set(tokens(frames)) & vocab <= {"of", "at"}
+    text = f" {' '.join(tokens(filler + ' ' + frames))} "
+    phrases = [s for canon, others in lexicon.SYNONYMS.values() for s in (*canon, *others)]
+    assert [s for s in phrases if f" {s} " in text] == []  # the readers would take it for the asked attribute
+    # the stress variant does use document words (cities and industries), which is what makes it harsh
+    stress = paraphrase.text_templates(["company.name"], "company.industry", "long", 6, 0, 30, 0.0, "stress")
+    assert any(set(tokens(t)) & set(map(str.lower, lexicon.CITIES + lexicon.INDUSTRIES)) for t in stress)
+
+
+def test_long_style_is_a_parameter_and_unknown_styles_are_refused():
+    from components.grammar import paraphrase
+
+    calm = paraphrase.text_templates(["company.name"], "company.industry", "long", 4, 0, 30, 0.0, "calibrated")
+    assert all(len(t.split()) >= 30 and "'[company.name]'" in t for t in calm)
+    with pytest.raises(ValueError, match="unknown long style"):
+        paraphrase.text_templates(["company.name"], "company.industry", "long", 4, 0, 30, 0.0, "harsh")

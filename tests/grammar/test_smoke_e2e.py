@@ -8,7 +8,8 @@ import pytest
 
 from helpers import copy_project, pipeline_runs, run_cli, run_smoke
 
-FIXTURES = Path(__file__).parent / "fixtures" / "official"
+FIXTURES = Path(__file__).parent / "fixtures" / "official_eval_results"  # judged, unjudged, LLM-only, older files
+AURP = Path(__file__).parent / "fixtures" / "official_layouts" / "aurp"
 STEPS = ["prepare", "train", "evaluate", "report"]
 PREPARED = ["db.sqlite", "db_train.sqlite", "sql_templates.json", "sql_templates_with_ids.json",
             "text_templates_short.json", "text_templates_long.json", "qa_short_balanced.jsonl",
@@ -21,7 +22,8 @@ EVALUATED = ["metrics.csv", "diagnosis.json", "reference_free.json", "retrieval_
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    return run_smoke(tmp_path_factory, "grammar", "--set", f"grammar.interop.import_dir={FIXTURES}")
+    return run_smoke(tmp_path_factory, "grammar", "--set", f"grammar.interop.import_dir={FIXTURES}",
+                     "--set", "grammar.paper.source=aurp", "--set", f"grammar.paper.data_dir={AURP}")
 
 
 def test_output_is_clean(smoke_run):
@@ -49,12 +51,13 @@ def test_claims_and_metrics(smoke_run):
     rep = root / "reports" / "grammar"
     claims = json.loads((rep / "claims.json").read_text())
     by_id = {c["id"]: c for c in claims}
-    assert list(by_id) == ["G1", "G1-any", "G1b", "G2", "G3", "G3b", "G4", "G5", "G6", "G7"]
+    assert list(by_id) == ["G1", "G1-any", "G1b", "G2", "G3", "G3b", "G4", "G5", "G6", "G7", "LQ"]
     for row in claims:
         assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
         assert (row["kind"] == "claim") == (not row["note"])
-    assert {c["id"] for c in claims if c["kind"] == "check"} == {"G1b", "G3", "G3b", "G4", "G5"}
+    assert {c["id"] for c in claims if c["kind"] == "check"} == {"G1b", "G3", "G3b", "G4", "G5", "G7", "LQ"}
+    assert by_id["G6"]["verdict"] == "inconclusive" and "no LLM judge" in by_id["G6"]["observed"]
     assert by_id["G1-any"]["kind"] == "context"
     assert by_id["G1b"]["verdict"] == "reproduced" and by_id["G5"]["verdict"] == "reproduced"
     assert json.loads((root / "data/grammar/evaluate/llm_arm.json").read_text()) == {}  # the arm is off in smoke
@@ -67,6 +70,9 @@ def test_claims_and_metrics(smoke_run):
     assert m["claim.g5_min_share"] == 1.0 and m["claim.g1b_rob_range"] == 0.0
     interop = json.loads((root / "data/grammar/evaluate/interop.json").read_text())
     assert interop["results_short_balanced.json"]["accuracy"] == pytest.approx(4 / 9)
+    assert "LLM-only" in interop["gpt3.5-turbo_results_short.json"]["skipped"]
+    official = json.loads((root / "data/grammar/prepared/official_summary.json").read_text())
+    assert official["source"] == "aurp" and official["unresolved_true_ids"] == ["Wenlow Crossings"]
 
 
 def test_query_sets_and_groups(smoke_run):
