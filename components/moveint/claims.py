@@ -98,7 +98,8 @@ def build_claims(mse: dict[str, list[float]], entropy: dict[str, list[float]], m
     # C3
     if "moveint_k3" in entropy and "moveint_k3_noreg" in entropy:
         v, why = collapse_verdict(entropy["moveint_k3"], entropy["moveint_k3_noreg"], min_usage["moveint_k3"])
-        problem = fit_problem(fitted, "moveint_k3", "moveint_k3_noreg") or floor_problem(mse, "moveint_k3")
+        problem = fit_problem(fitted, "moveint_k3", "moveint_k3_noreg") or \
+            floor_problem(mse, "moveint_k3", "moveint_k3_noreg")
         if problem:
             v, why = "inconclusive", f"{why}; {problem}"
         obs = (f"Ĥ k3 {mean_sd(entropy['moveint_k3'])}, noreg {mean_sd(entropy['moveint_k3_noreg'])}; "

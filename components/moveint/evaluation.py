@@ -26,22 +26,27 @@ def load_ckpt(path: Path) -> dict:
     from components.core.errors import UserError
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise UserError(f"{path} is not a readable checkpoint ({type(exc).__name__})",
                         "rerun `paperflows run moveint --step train`") from None
+    if "scaler" not in ckpt:
+        raise UserError(f"{path} was written by an older version (no input scaler)",
+                        "rerun `paperflows run moveint --step train`")
+    return ckpt
 
 
 def predict_model(ckpt: dict, test, p, use_label: bool | None = None) -> dict:
     """Predictions (N, D_r) for the test windows in file order, plus α / experts for MoVEInt."""
     import torch
 
-    from components.moveint.training import build_module
+    from components.moveint.training import build_module, scale_trajs, unscale_r
 
     lit = build_module(ckpt["model"], ckpt["d_h"], ckpt["d_r"], p, ckpt["n_actions"])
     lit.model.load_state_dict(ckpt["state_dict"])
     lit.eval()
-    trajs = test.trajectories()
+    sc = {k: v.numpy().astype(np.float64) for k, v in ckpt["scaler"].items()}
+    trajs = scale_trajs(test.trajectories(), sc)
     out: dict = {}
     with torch.no_grad():
         if ckpt["model"].startswith("moveint"):
@@ -56,6 +61,7 @@ def predict_model(ckpt: dict, test, p, use_label: bool | None = None) -> dict:
             out = {"y": predict_mild(lit.model, ckpt["latent"], trajs, use_label)}
         else:
             out = {"y": lit.predict_trajs(trajs)}
+    out["y"] = unscale_r(out["y"], sc)
     return out
 
 

@@ -45,9 +45,11 @@ class _Tracked(pl.LightningModule):
     """Shared: AdamW, history of train/val prediction error every ``log_every`` epochs."""
 
     def setup_tracking(self, lr: float, weight_decay: float, log_every: int, epochs: int, monitor: dict,
-                       err_spec: tuple[int, float]):
+                       err_spec: tuple[int, float], unscale=lambda y: y):
+        """``monitor``: name → (model-space trajectories, raw trajectories); ``unscale`` maps predictions
+        back to the raw unit so the logged errors are in the §6 unit."""
         self.lr, self.weight_decay, self.log_every, self.max_epochs_ = lr, weight_decay, log_every, epochs
-        self.monitor_sets, self.err_spec = monitor, err_spec  # name → list of trajectories
+        self.monitor_sets, self.err_spec, self.unscale = monitor, err_spec, unscale
         self.history: list[dict] = []
         self._sums: dict[str, list[float]] = {}
 
@@ -71,10 +73,10 @@ class _Tracked(pl.LightningModule):
         was = self.training
         self.eval()
         with torch.no_grad():
-            for name, trajs in self.monitor_sets.items():
+            for name, (trajs, raw) in self.monitor_sets.items():
                 if trajs:
-                    pred = self.predict_trajs(trajs)
-                    y = np.concatenate([t["xr"] for t in trajs])
+                    pred = self.unscale(self.predict_trajs(trajs))
+                    y = np.concatenate([t["xr"] for t in raw])
                     row[f"{name}/pred_mse"] = float(window_errors(pred, y, *self.err_spec).mean())
         self.train(was)
         self.history.append(row)

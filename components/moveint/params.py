@@ -86,6 +86,8 @@ class TrainParams(StrictModel):
     epochs: int = Field(ge=1, description="epochs of every MoVEInt variant and of the baselines")
     traj_per_batch: int = Field(ge=1, description="trajectories per optimizer step (padded, masked)")
     lr: float = Field(5e-4, gt=0)
+    standardise: bool = Field(False, description="z-score human inputs and robot targets with the fit split's "
+                                                 "statistics for every learned model (errors in raw units)")
     weight_decay: float = Field(0.01, ge=0)
     log_every: int = Field(10, ge=1, description="epochs between train/val metric logs")
 

@@ -15,9 +15,9 @@ ORDER = ("moveint_k3", "moveint_k3_noreg", "moveint_k1", "mild_like_label", "mil
 LEARNED = ORDER[:7]
 
 DEVIATIONS = [
-    "hmmlearn is not installed in this project's environment: the MILD-like baseline's Gaussian HMM (full "
-    "covariance, Baum–Welch, covariance regulariser on the diagonal) is implemented in numpy "
-    "(components/moveint/hmm.py), initialised from equal time segments instead of k-means.",
+    "MILD-like latent HMM: hmmlearn's GaussianHMM (full covariance, k-means init) with the covariance "
+    "regulariser as a fixed ridge cov_reg·I after every M-step (hmmlearn's MAP prior would divide it by the "
+    "state occupancy); GMR uses the filtered (causal) state weights.",
     "MILD `variant: full` (VAE trained with KL to the HMM state) is not implemented; `simple` only.",
     "Synthetic data only in smoke/default; the paper profile wires the Bütepage and NuiSI HHI files "
     "(Pepper, YuMi and handover layouts are not implemented).",
@@ -28,6 +28,24 @@ DEVIATIONS = [
     "Label-free MILD: the four per-action HMMs are joined block-diagonally (start spread over actions), so the "
     "forward variable infers the action from the human motion.",
 ]
+
+
+def profile_deviations(p) -> list[str]:
+    """Deviations that depend on this run's params (each with its measured reason; see the README)."""
+    out = []
+    if not p.model.leaky_output:
+        out.append("`leaky_output: false`: the code's LeakyReLU on the decoder output, the means and the experts' "
+                   "log-std is off. Measured at this budget (~500 steps, seed 0): with it moveint_k3 reached 0.43 "
+                   "(mean-window floor 0.21) — 42 % of the targets are negative and σ_h could not drop below ~0.6; "
+                   "without it 0.18. Same switch for MILD's VAE.")
+    if p.train.standardise:
+        out.append("`standardise: true`: every learned model trains on z-scored windows (fit-split statistics); "
+                   "predictions are mapped back, so every error is in the §6 unit. Measured: 0.18 → 0.14 for "
+                   "moveint_k3 (positions and per-frame velocities differ ~50× in scale).")
+    if p.train.lr != 5e-4:
+        out.append(f"lr {p.train.lr:g} (paper 5e-4) and {p.train.traj_per_batch} trajectories per step: the paper "
+                   "runs ~60k optimizer steps, this profile a few hundred.")
+    return out
 
 
 def load_summary(evaluate_dir) -> dict[str, dict[int, dict]]:
@@ -123,7 +141,7 @@ def build_report(ctx) -> None:
                for r in manifest])
     _figures(rep, ev, prepared, by, models, actions)
     rep.heading("Deviations from the spec")
-    for d in DEVIATIONS:
+    for d in DEVIATIONS + profile_deviations(p):
         rep.text(f"- {d}")
     metrics = {f"{m}.mse_mean": float(np.mean(v)) for m, v in mse.items()}
     metrics.update({f"{m}.usage_entropy_mean": float(np.mean(v)) for m, v in entropy.items()})

@@ -15,9 +15,10 @@ import numpy as np
 from components.core.seeding import derive_seed
 
 MODELS = ("moveint_k3", "moveint_k3_noreg", "moveint_k1", "mild_like", "recurrent_lstm", "recurrent_lstm_label")
-# relative cost per job (measured on the default profile, one thread): balances the fan-out
-COST = {"moveint_k3": 3.0, "moveint_k3_noreg": 3.0, "moveint_k1": 2.0, "mild_like": 2.5, "recurrent_lstm": 1.5,
-        "recurrent_lstm_label": 1.5}
+# relative cost per job (measured per-step CPU on the default profile, one thread: GRU-bound K = 3 ≈ 43 ms,
+# K = 1 ≈ 13 ms, LSTM ≈ 8 ms per 5-trajectory step; MILD VAE 7 × 8 ms per epoch + HMMs): balances the fan-out
+COST = {"moveint_k3": 5.0, "moveint_k3_noreg": 5.0, "moveint_k1": 1.6, "mild_like": 2.0, "recurrent_lstm": 1.0,
+        "recurrent_lstm_label": 1.0}
 
 
 def params_of(dumped: dict):
@@ -40,6 +41,26 @@ def fit_and_val(train, p) -> tuple[list[dict], list[dict]]:
     val = set(validation_demos(train, p.data.val_per_action, p.seed))
     trajs = train.trajectories()
     return [t for t in trajs if t["demo"] not in val], [t for t in trajs if t["demo"] in val]
+
+
+def scaler_of(fit: list[dict], on: bool) -> dict[str, np.ndarray]:
+    """Per-dimension mean/std of the fit split's human inputs and robot targets (identity when off).
+    Every learned model trains on the same standardised windows; predictions are mapped back before any
+    error is computed, so every metric stays in the spec's §6 unit."""
+    xh, xr = np.concatenate([t["xh"] for t in fit]), np.concatenate([t["xr"] for t in fit])
+    if not on:
+        return {"h_mean": np.zeros(xh.shape[1]), "h_std": np.ones(xh.shape[1]),
+                "r_mean": np.zeros(xr.shape[1]), "r_std": np.ones(xr.shape[1])}
+    return {"h_mean": xh.mean(0), "h_std": xh.std(0) + 1e-6, "r_mean": xr.mean(0), "r_std": xr.std(0) + 1e-6}
+
+
+def scale_trajs(trajs: list[dict], sc: dict) -> list[dict]:
+    return [{**t, "xh": ((t["xh"] - sc["h_mean"]) / sc["h_std"]).astype(np.float32),
+             "xr": ((t["xr"] - sc["r_mean"]) / sc["r_std"]).astype(np.float32)} for t in trajs]
+
+
+def unscale_r(y: np.ndarray, sc: dict) -> np.ndarray:
+    return y * sc["r_std"] + sc["r_mean"]
 
 
 def build_module(model: str, d_h: int, d_r: int, p, n_actions: int):
@@ -76,6 +97,9 @@ def train_one(job: dict) -> dict:
     t0 = time.perf_counter()
     train = load_split(Path(job["prepared"]) / "train.npz")
     fit, val = fit_and_val(train, p)
+    scaler = scaler_of(fit, p.train.standardise)
+    raw = {"fit": fit, "val": val}
+    fit, val = scale_trajs(fit, scaler), scale_trajs(val, scaler)
     d_h, d_r, n_actions = train.xh.shape[1], train.xr.shape[1], int(train.action.max()) + 1
     run_seed = derive_seed(p.seed, "train", model, seed)
     seed_everything(run_seed)
@@ -88,12 +112,13 @@ def train_one(job: dict) -> dict:
         xr = torch.as_tensor(np.concatenate([t["xr"] for t in fit]), dtype=torch.float32)
         loader = DataLoader(TensorDataset(xh, xr), batch_size=p.baselines.mild.batch_windows, shuffle=True,
                             generator=gen)
-        monitor = {"train_recon": fit, "val_recon": val}
+        monitor = {"train_recon": (fit, raw["fit"]), "val_recon": (val, raw["val"])}
     else:
         loader = DataLoader(Trajectories(fit), batch_size=p.train.traj_per_batch, shuffle=True,
                             collate_fn=pad_batch, generator=gen)
-        monitor = {"train": fit, "val": val}
-    lit.setup_tracking(p.train.lr, p.train.weight_decay, p.train.log_every, p.train.epochs, monitor, spec)
+        monitor = {"train": (fit, raw["fit"]), "val": (val, raw["val"])}
+    lit.setup_tracking(p.train.lr, p.train.weight_decay, p.train.log_every, p.train.epochs, monitor, spec,
+                       lambda y: unscale_r(y, scaler))
     run = TrackedRun.from_ref(job.get("run"))
     trainer = make_trainer(p.train.epochs, run=run, progress=False, log_every_n_steps=10 ** 6)
     trainer.fit(lit, loader)
@@ -105,7 +130,7 @@ def train_one(job: dict) -> dict:
     state = {k: v.detach().clone() for k, v in lit.model.state_dict().items()}
     with atomic_path(out / f"seed{seed}.ckpt") as tmp:
         torch.save({"model": model, "seed": seed, "d_h": d_h, "d_r": d_r, "n_actions": n_actions,
-                    "state_dict": state,
+                    "state_dict": state, "scaler": {k: torch.as_tensor(v) for k, v in scaler.items()},
                     "latent": {a: {k: torch.as_tensor(v) for k, v in h.items()} for a, h in extra.items()}}, tmp)
     hist = lit.history
     cols = sorted({k for row in hist for k in row} - {"epoch"})
@@ -121,7 +146,8 @@ def train_one(job: dict) -> dict:
     if run is not None:
         run.log_params({"model": model, "seed": seed, "run_seed": run_seed, "epochs": p.train.epochs,
                         "lr": p.train.lr, "weight_decay": p.train.weight_decay,
-                        "traj_per_batch": p.train.traj_per_batch, "n_params": result["n_params"],
+                        "traj_per_batch": p.train.traj_per_batch, "standardise": p.train.standardise,
+                        "n_params": result["n_params"],
                         "n_fit_demos": len(fit), "n_val_demos": len(val), **_model_params(model, p)})
         run.log_metrics({"train_seconds": result["train_seconds"], "finite": float(finite)})
         run.log_artifact(out / f"seed{seed}_curves.csv", "training")
@@ -153,15 +179,14 @@ def encode_pairs(vae, traj: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_latent_models(vae, fit: list[dict], p) -> dict:
     """Per-action HMM (or GMM) on concatenated posterior means [z_h, z_r] of the training trajectories."""
-    from components.moveint.hmm import GaussianHMM, gmm_as_hmm
+    from components.moveint.hmm import fit_hmm, gmm_as_hmm
 
     m = p.baselines.mild
     out = {}
     for a in sorted({t["action"] for t in fit}):
         seqs = [np.hstack(encode_pairs(vae, t)) for t in fit if t["action"] == a]
         if m.latent_model == "hmm":
-            hmm = GaussianHMM(m.states, cov_reg=m.cov_reg, n_iter=m.em_iters).fit(seqs)
-            out[a] = {**hmm.state_dict(), "loglik": np.asarray(hmm.log_likelihoods_)}
+            out[a] = fit_hmm(seqs, m.states, m.cov_reg, m.em_iters, derive_seed(p.seed, "hmm", a) % 2 ** 32)
         else:
             from sklearn.mixture import GaussianMixture
 

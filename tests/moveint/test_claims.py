@@ -77,3 +77,14 @@ def test_comparisons_resting_on_a_model_below_the_mean_window_floor_are_inconclu
     mse["moveint_k3"], mse["mild_like_label"] = [0.1] * seeds, [0.15] * seeds  # both fit: the rule decides again
     rows = {c.id: c for c in build_claims(mse, entropy, {"moveint_k3": [0.02] * seeds}, fitted, "default")}
     assert rows["C1"].verdict == "reproduced"
+
+
+def test_ablation_and_sanity_rows_reach_not_reproduced():
+    mse, ent, mins, fit = _inputs()
+    mse["moveint_k1"] = [0.9] * 3  # single expert better than K = 3
+    mse["mean_window"] = [1.1]  # the no-reg model (1.2) does not beat the floor
+    rows = {c.id: c for c in build_claims(mse, ent, mins, fit, profile="default")}
+    assert rows["C4"].verdict == "not reproduced" and rows["C4"].kind == "context"
+    assert rows["S1"].verdict == "not reproduced" and "moveint_k3_noreg" in rows["S1"].observed
+    # the fit gate is the same for both sides of C3: the no-reg model under the floor → inconclusive
+    assert rows["C3"].verdict == "inconclusive" and "moveint_k3_noreg" in rows["C3"].observed

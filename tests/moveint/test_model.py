@@ -116,3 +116,19 @@ def test_smoothness_zero_at_first_window_and_axis_switch():
     comp = regularisers(mu, a, mask, "components")["reg_smooth"]
     lat = regularisers(mu, a, mask, "latent")["reg_smooth"]
     assert comp[0, 0] == 0 and lat[0, 0] == 0 and not torch.allclose(comp[0, 1:], lat[0, 1:])
+
+
+def test_standardisation_uses_fit_stats_and_round_trips():
+    import numpy as np
+
+    from components.moveint.training import scale_trajs, scaler_of, unscale_r
+
+    rng = np.random.default_rng(0)
+    fit = [{"xh": rng.normal(2.0, 3.0, (40, 4)), "xr": rng.normal(-1.0, 0.5, (40, 3))} for _ in range(3)]
+    sc = scaler_of(fit, True)
+    z = np.concatenate([t["xr"] for t in scale_trajs(fit, sc)])
+    assert np.allclose(z.mean(0), 0, atol=1e-6) and np.allclose(z.std(0), 1, atol=1e-4)
+    y = np.concatenate([t["xr"] for t in fit])
+    assert np.allclose(unscale_r(z, sc), y, atol=1e-5)
+    off = scaler_of(fit, False)
+    assert np.allclose(scale_trajs(fit, off)[0]["xh"], fit[0]["xh"], atol=1e-6)

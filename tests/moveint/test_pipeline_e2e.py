@@ -32,7 +32,7 @@ def test_outputs_and_claims(smoke_run):
     assert metrics["claims_inconclusive"] == 5 and metrics["claims_reproduced"] == 0
     assert 0 < metrics["knn.mse_mean"] < metrics["const_mean.mse_mean"]
     html = (rep / "report.html").read_text()
-    assert "data:image/png;base64" in html and "hmmlearn is not installed" in html
+    assert "data:image/png;base64" in html and "GaussianHMM" in html
 
 
 def test_prepared_and_trained(smoke_run):
