@@ -14,6 +14,8 @@ PIPELINES = {
     "grammar": "components.grammar.pipeline",
     "mi_generalization": "components.mi_generalization.pipeline",
     "moveint": "components.moveint.pipeline",
+    "solver_choice": "components.solver_choice.pipeline",
+    "clustermim": "components.clustermim.pipeline",
 }
 
 
