@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from components.core.dvcsync import DvcSync
 from components.core.errors import MissingInputError, UserError
 from components.core.execution import (Executor, LocalExecutor, limit_threads, plan_batches, progress, run_batch,
                                        set_runtime)
@@ -185,7 +186,8 @@ class PipelineRun:
     def __init__(self, pipeline: Pipeline, profile: str = "default", steps: Iterable[str] | None = None,
                  overrides: Iterable[str] = (), *, root: Path | None = None,
                  call_step: Callable[[str, Callable[[], None]], None] | None = None,
-                 executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None):
+                 executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None,
+                 force: bool = False):
         self.pipeline = pipeline
         self.profile = profile
         self.root = root or project_root()
@@ -195,6 +197,9 @@ class PipelineRun:
         self.make_executor = executor or (lambda c: LocalExecutor(c.runtime.workers))
         self.extra_tags = tags or {}
         self.paths = Paths(self.root, pipeline.slug)
+        self.overrides = list(overrides)
+        self.dvc = DvcSync(self.root, canonical=is_canonical(profile, self.overrides))
+        self.force = force
         self.summary: dict = {}
         self._ran: list[str] = []
 
@@ -212,7 +217,8 @@ class PipelineRun:
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
         self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
         self.summary = {"slug": slug, "profile": self.profile, "steps": self.selected, "run_id": self.parent.run_id,
-                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}}
+                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}, "up_to_date": [],
+                        "dvc_recorded": self.dvc.enabled}
         return self
 
     def step(self, step: Step) -> None:
@@ -220,6 +226,12 @@ class PipelineRun:
         if step.name not in self.selected:
             return
         self._ran.append(step.name)
+        stage_name = f"{self.pipeline.slug}-{step.name}"
+        if not self.force and self.dvc.up_to_date(stage_name):
+            self.summary["up_to_date"].append(step.name)
+            print(f"[{self.pipeline.slug} {step.name}] up to date with dvc.lock (same code, params and inputs): "
+                  "skipped — `--force` reruns it", file=sys.stderr, flush=True)
+            return
         inputs = {n: self.pipeline.resolve(self.root, p) for n, p in step.reads.items()}
         self._require(step, inputs)
         inputs.update({n: path for n, p in step.optional_reads.items()
@@ -257,6 +269,7 @@ class PipelineRun:
         record_step(self.paths.data, step.name, self.profile, seconds, child.run_id, int(ctx.timings.get("reused", 0)))
         child.finish()
         self._log_artifacts(step)
+        self.dvc.commit(stage_name)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._restore_uri()
@@ -315,6 +328,11 @@ class PipelineRun:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = self._exported_uri
+
+
+def is_canonical(profile: str, overrides: Iterable[str]) -> bool:
+    """A run with the project's own params: what its DVC stages record (execution knobs aside)."""
+    return profile == "default" and all(o.split(".", 1)[0] in ("runtime", "tracking") for o in overrides)
 
 
 def _is_dir_decl(declared: str) -> bool:
