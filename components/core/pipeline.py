@@ -30,8 +30,8 @@ from components.core.seeding import seed_everything
 from components.core.tracking import TrackedRun, Tracker, check_reachable, git_state, resolve_uri
 
 REPORT_WRITES = {"report_md": "reports/report.md", "report_html": "reports/report.html",
-                 "figures": "reports/figures", "claims": "reports/claims.json"}
-REPORT_METRICS = {"metrics": "reports/metrics.json"}
+                 "figures": "reports/figures", "claims": "reports/claims.json", "metrics": "reports/metrics.json"}
+REPORT_METRICS = {"headline": "reports/headline.json"}  # `dvc metrics show`: claim counts + a few headline numbers
 STABILITY_FILE = "stability/verdicts.json"  # committed (not a DVC out); written by `paperflows stability <slug>`
 
 

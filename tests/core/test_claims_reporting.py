@@ -94,3 +94,26 @@ def test_report_is_self_contained(tmp_path):
     png = (tmp_path / "figures" / "line.png").read_bytes()
     assert base64.b64encode(png).decode() in page  # embedded, readable offline
     assert "<code>code</code>" in page and 'class="v-reproduced"' in page and "src=\"http" not in page
+
+
+def test_headline_json_holds_the_claim_counts_and_the_chosen_numbers_only(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from components.core.reporting import HEADLINE_LIMIT, Report, write_outputs
+
+    rep = tmp_path / "rep"
+    outputs = {"report_md": rep / "report.md", "report_html": rep / "report.html", "figures": rep / "figures",
+               "claims": rep / "claims.json", "metrics": rep / "metrics.json", "headline": rep / "headline.json"}
+    ctx = SimpleNamespace(slug="p", inputs={}, outputs=outputs, run=None)
+    rows = [Claim(**ROW), Claim(**{**ROW, "id": "K1", "kind": "check", "note": "an identity"})]
+    metrics = {f"m{i}": float(i) for i in range(40)}
+    write_outputs(ctx, Report("T"), rows, metrics, headline=["m3", "m7"])
+    headline = json.loads((rep / "headline.json").read_text())
+    assert headline == {"claims_reproduced": 1, "claims_not_reproduced": 0, "claims_inconclusive": 0,
+                        "checks_and_context": 1, "m3": 3.0, "m7": 7.0}
+    assert len(json.loads((rep / "metrics.json").read_text())) == 44  # every number stays in metrics.json
+    with pytest.raises(ValueError, match="unknown: \\['nope'\\]"):
+        write_outputs(ctx, Report("T"), rows, metrics, headline=["nope"])
+    with pytest.raises(ValueError, match=f"at most {HEADLINE_LIMIT}"):
+        write_outputs(ctx, Report("T"), rows, metrics, headline=list(metrics)[: HEADLINE_LIMIT + 1])
