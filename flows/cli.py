@@ -160,9 +160,12 @@ def cmd_run(args) -> int:
         for slug, uri in uris.items():
             Tracker(uri, slug, artifact_root=root / "mlartifacts")
         api.wait()
+        from prefect import tags
+
         for slug, flow in flows.items():
             try:
-                summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
+                with tags("paperflows", slug, f"profile:{args.profile}"):
+                    summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
             except UserError:
                 raise
             except Exception:

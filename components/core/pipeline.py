@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from components.core.claims import count_metrics, read_claims
 from components.core.dvcsync import DvcSync
 from components.core.errors import MissingInputError, UserError
 from components.core.execution import (Executor, LocalExecutor, limit_threads, plan_batches, progress, run_batch,
@@ -203,6 +204,19 @@ class PipelineRun:
         self.summary: dict = {}
         self._ran: list[str] = []
 
+    @property
+    def title(self) -> str:
+        """``whyshift · default`` (+ ``· report`` for a subset of steps, ``· seed=3`` for overrides): the parent
+        run's name, so profile and purpose show in MLflow's run list."""
+        parts = [self.pipeline.slug, self.profile]
+        if self.selected != list(self.pipeline.step_names):
+            parts.append("+".join(self.selected))
+        params = [o.split(".", 1)[1] for o in self.overrides if o.split(".", 1)[0] == self.pipeline.slug]
+        if params:
+            shown = ", ".join(params)
+            parts.append(shown if len(shown) <= 60 else shown[:57] + "...")
+        return " · ".join(parts)
+
     def __enter__(self) -> "PipelineRun":
         slug = self.pipeline.slug
         uri = resolve_uri(self.root, self.cfg.tracking)
@@ -212,7 +226,7 @@ class PipelineRun:
         commit, dirty = git_state(self.root)
         self.base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": self.profile,
                           "prefect_flow_run_id": "none", **self.extra_tags}
-        self.parent = self.tracker.start_run(slug, {**self.base_tags, "step": ",".join(self.selected),
+        self.parent = self.tracker.start_run(self.title, {**self.base_tags, "step": ",".join(self.selected),
                                                     "dvc_stage": os.environ.get("DVC_STAGE", "none")})
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
         self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
@@ -318,6 +332,9 @@ class PipelineRun:
     def _log_artifacts(self, step: Step) -> None:
         if step.metrics and self.paths.reports.exists():  # the report step: the whole report folder
             self.parent.log_artifact(self.paths.reports, "report")
+            claims = self.pipeline.resolve(self.root, REPORT_WRITES["claims"])
+            if claims.exists():  # the verdict counts on the parent run, comparable across runs
+                self.parent.log_metrics(count_metrics(read_claims(claims)))
         for name in step.artifacts:
             path = self.pipeline.resolve(self.root, step.outputs[name])
             if path.exists():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from components.core.claims import Claim, verdict_counts, write_claims, write_metrics
+from components.core.claims import Claim, count_metrics, write_claims, write_metrics
 from components.core.io import write_bytes, write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -77,7 +77,7 @@ class Report:
             elif kind == "table":
                 out += [_md_table(*value), ""]
             elif kind == "figure":
-                out += [f"![{value[1]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
+                out += [f"![{value[0]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
             elif kind == "claims":
                 main, other = _split(value)
                 out += [_md_table(*_claim_cells(main, _main_columns(main))), ""]
@@ -106,8 +106,8 @@ class Report:
         return page(self.title, "\n".join(body))
 
 
-CLAIM_COLUMNS = ["id", "claim", "metric", "expected", "anchor", "observed", "verdict"]
-OTHER_COLUMNS = ["id", "kind", "claim", "observed", "verdict", "note"]
+CLAIM_COLUMNS = ["id", "verdict", "claim", "metric", "expected", "anchor", "observed"]  # verdict first: wide tables
+OTHER_COLUMNS = ["id", "kind", "verdict", "claim", "observed", "note"]
 OTHER_TITLE = "Checks and context (not counted: each note says why the row cannot fail or was added later)"
 
 
@@ -134,9 +134,7 @@ def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str,
     if not any(k == "claims" for k, _ in report.blocks):
         report.blocks.insert(0, ("claims", claims))
     stability_section(report, stability, claims, ctx.slug)
-    counts = verdict_counts(claims)
-    counted = {**{f"claims_{v.replace(' ', '_')}": n for v, n in counts.items()},
-               "checks_and_context": sum(c.kind != "claim" for c in claims)}
+    counted = count_metrics(claims)
     top = {**counted, **{k: metrics[k] for k in headline}}
     metrics = {**metrics, **counted}
     report.write(ctx.outputs["report_md"].parent, figures=ctx.outputs["figures"])
