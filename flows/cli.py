@@ -289,7 +289,7 @@ def cmd_serve(args) -> int:
                         "run `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api")
     from flows._api import check_api
 
-    check_api(url)
+    check_api(url, serving=True)
     from flows.serve import serve_all
 
     serve_all(limit=args.limit)
