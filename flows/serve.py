@@ -12,7 +12,7 @@ from flows.registry import PIPELINES, get_flow
 
 
 def serve_all(limit: int = 1) -> None:
-    deployments = [get_flow(slug).to_deployment(name=slug, tags=["paper", slug]) for slug in PIPELINES]
+    deployments = [get_flow(slug).to_deployment(name=slug, tags=["paperflows", slug, "deployment"]) for slug in PIPELINES]
     serve(*deployments, limit=limit, print_starting_message=True)
 
 

@@ -110,8 +110,13 @@ def stop_all(prefect_home: str | None = None, only_key: str | None = None) -> in
 
 
 def _forward(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signum)
+    """Signal a run's whole process group (its task-runner workers too: a killed run must not leave
+    orphaned workers training on); a run not yet in its own group gets the signal alone."""
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 def _connect(path: Path) -> socket.socket | None:
@@ -229,6 +234,8 @@ def _loop(listener: socket.socket, idle: float, api) -> None:
             if done == 0:
                 continue
             conn = children.pop(pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)  # workers left behind by a run that was killed
             with contextlib.suppress(KeyError, ValueError):
                 sel.unregister(conn)
             with contextlib.suppress(OSError):
@@ -253,6 +260,7 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
 def _child(request: dict, fds: list[int], listener: socket.socket, conn: socket.socket) -> None:
     code = 1
     try:
+        os.setpgid(0, 0)  # the run and its worker processes form one group: a stop reaches them all
         listener.close()
         conn.close()
         for target, fd in enumerate(fds):

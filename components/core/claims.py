@@ -54,6 +54,12 @@ def verdict_counts(claims: list[Claim]) -> dict[str, int]:
     return {v: sum(c.verdict == v for c in rows) for v in VERDICTS}
 
 
+def count_metrics(claims: list[Claim]) -> dict[str, int]:
+    """``claims_<verdict>`` for the claim rows and ``checks_and_context``: the numbers every run reports."""
+    return {**{f"claims_{v.replace(' ', '_')}": n for v, n in verdict_counts(claims).items()},
+            "checks_and_context": sum(c.kind != "claim" for c in claims)}
+
+
 def verdict(reproduced: bool, refuted: bool) -> str:
     """Three-way verdict from two explicit rules; neither (or both) → inconclusive."""
     if reproduced and not refuted:

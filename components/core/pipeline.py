@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from components.core.claims import count_metrics, read_claims
+from components.core.dvcsync import DvcSync
 from components.core.errors import MissingInputError, UserError
 from components.core.execution import (Executor, LocalExecutor, limit_threads, plan_batches, progress, run_batch,
                                        set_runtime)
@@ -29,8 +31,8 @@ from components.core.seeding import seed_everything
 from components.core.tracking import TrackedRun, Tracker, check_reachable, git_state, resolve_uri
 
 REPORT_WRITES = {"report_md": "reports/report.md", "report_html": "reports/report.html",
-                 "figures": "reports/figures", "claims": "reports/claims.json"}
-REPORT_METRICS = {"metrics": "reports/metrics.json"}
+                 "figures": "reports/figures", "claims": "reports/claims.json", "metrics": "reports/metrics.json"}
+REPORT_METRICS = {"headline": "reports/headline.json"}  # `dvc metrics show`: claim counts + a few headline numbers
 STABILITY_FILE = "stability/verdicts.json"  # committed (not a DVC out); written by `paperflows stability <slug>`
 
 
@@ -185,7 +187,8 @@ class PipelineRun:
     def __init__(self, pipeline: Pipeline, profile: str = "default", steps: Iterable[str] | None = None,
                  overrides: Iterable[str] = (), *, root: Path | None = None,
                  call_step: Callable[[str, Callable[[], None]], None] | None = None,
-                 executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None):
+                 executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None,
+                 force: bool = False):
         self.pipeline = pipeline
         self.profile = profile
         self.root = root or project_root()
@@ -195,8 +198,24 @@ class PipelineRun:
         self.make_executor = executor or (lambda c: LocalExecutor(c.runtime.workers))
         self.extra_tags = tags or {}
         self.paths = Paths(self.root, pipeline.slug)
+        self.overrides = list(overrides)
+        self.dvc = DvcSync(self.root, canonical=is_canonical(profile, self.overrides))
+        self.force = force
         self.summary: dict = {}
         self._ran: list[str] = []
+
+    @property
+    def title(self) -> str:
+        """``whyshift · default`` (+ ``· report`` for a subset of steps, ``· seed=3`` for overrides): the parent
+        run's name, so profile and purpose show in MLflow's run list."""
+        parts = [self.pipeline.slug, self.profile]
+        if self.selected != list(self.pipeline.step_names):
+            parts.append("+".join(self.selected))
+        params = [o.split(".", 1)[1] for o in self.overrides if o.split(".", 1)[0] == self.pipeline.slug]
+        if params:
+            shown = ", ".join(params)
+            parts.append(shown if len(shown) <= 60 else shown[:57] + "...")
+        return " · ".join(parts)
 
     def __enter__(self) -> "PipelineRun":
         slug = self.pipeline.slug
@@ -207,12 +226,13 @@ class PipelineRun:
         commit, dirty = git_state(self.root)
         self.base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": self.profile,
                           "prefect_flow_run_id": "none", **self.extra_tags}
-        self.parent = self.tracker.start_run(slug, {**self.base_tags, "step": ",".join(self.selected),
+        self.parent = self.tracker.start_run(self.title, {**self.base_tags, "step": ",".join(self.selected),
                                                     "dvc_stage": os.environ.get("DVC_STAGE", "none")})
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
         self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
         self.summary = {"slug": slug, "profile": self.profile, "steps": self.selected, "run_id": self.parent.run_id,
-                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}}
+                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}, "up_to_date": [],
+                        "dvc_recorded": self.dvc.enabled}
         return self
 
     def step(self, step: Step) -> None:
@@ -220,6 +240,12 @@ class PipelineRun:
         if step.name not in self.selected:
             return
         self._ran.append(step.name)
+        stage_name = f"{self.pipeline.slug}-{step.name}"
+        if not self.force and self.dvc.up_to_date(stage_name):
+            self.summary["up_to_date"].append(step.name)
+            print(f"[{self.pipeline.slug} {step.name}] up to date with dvc.lock (same code, params and inputs): "
+                  "skipped — `--force` reruns it", file=sys.stderr, flush=True)
+            return
         inputs = {n: self.pipeline.resolve(self.root, p) for n, p in step.reads.items()}
         self._require(step, inputs)
         inputs.update({n: path for n, p in step.optional_reads.items()
@@ -257,6 +283,7 @@ class PipelineRun:
         record_step(self.paths.data, step.name, self.profile, seconds, child.run_id, int(ctx.timings.get("reused", 0)))
         child.finish()
         self._log_artifacts(step)
+        self.dvc.commit(stage_name)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self._restore_uri()
@@ -305,6 +332,9 @@ class PipelineRun:
     def _log_artifacts(self, step: Step) -> None:
         if step.metrics and self.paths.reports.exists():  # the report step: the whole report folder
             self.parent.log_artifact(self.paths.reports, "report")
+            claims = self.pipeline.resolve(self.root, REPORT_WRITES["claims"])
+            if claims.exists():  # the verdict counts on the parent run, comparable across runs
+                self.parent.log_metrics(count_metrics(read_claims(claims)))
         for name in step.artifacts:
             path = self.pipeline.resolve(self.root, step.outputs[name])
             if path.exists():
@@ -315,6 +345,11 @@ class PipelineRun:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = self._exported_uri
+
+
+def is_canonical(profile: str, overrides: Iterable[str]) -> bool:
+    """A run with the project's own params: what its DVC stages record (execution knobs aside)."""
+    return profile == "default" and all(o.split(".", 1)[0] in ("runtime", "tracking") for o in overrides)
 
 
 def _is_dir_decl(declared: str) -> bool:

@@ -81,7 +81,8 @@ class PrefectRun(PipelineRun):
             return PrefectExecutor(cfg.runtime.workers, cfg.runtime.resolved_dask_address())
 
         super().__init__(pipeline, profile, steps, overrides or [], root=root, call_step=call_step,
-                         executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none")})
+                         executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none"),
+                                                   "prefect_flow_run_name": str(flow_run.name or "none")})
 
     def step(self, step: Step) -> None:
         super().step(step)
@@ -92,5 +93,20 @@ class PrefectRun(PipelineRun):
 def publish_report(slug: str, report_md: Path) -> None:
     if report_md.exists():
         key = f"{slug.replace('_', '-')}-report"  # Prefect keys: lowercase letters, digits and dashes only
-        create_markdown_artifact(key=key, markdown=report_md.read_text(encoding="utf-8"),
-                                 description=f"{slug} report (claims table and figures in report.html)")
+        create_markdown_artifact(key=key, markdown=embed_figures(report_md),
+                                 description=f"{slug} report (the same as report.html)")
+
+
+def embed_figures(report_md: Path) -> str:
+    """report.md with its ``figures/*.png`` links as data URIs: the Prefect UI cannot load files relative
+    to the report (it requested them from its own server and got 404s)."""
+    import base64
+    import re
+
+    def inline(match: re.Match) -> str:
+        png = report_md.parent / match.group(2)
+        if not png.exists():
+            return match.group(0)
+        return f"![{match.group(1)}](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})"
+
+    return re.sub(r"!\[([^\]]*)\]\((figures/[^)\s]+\.png)\)", inline, report_md.read_text(encoding="utf-8"))

@@ -11,9 +11,9 @@ import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from components.core.claims import Claim, verdict_counts, write_claims, write_metrics
+from components.core.claims import Claim, count_metrics, write_claims, write_metrics
 from components.core.io import write_bytes, write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -77,7 +77,7 @@ class Report:
             elif kind == "table":
                 out += [_md_table(*value), ""]
             elif kind == "figure":
-                out += [f"![{value[1]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
+                out += [f"![{value[0]}](figures/{value[0]}.png)", "", f"*{value[1]}*", ""]
             elif kind == "claims":
                 main, other = _split(value)
                 out += [_md_table(*_claim_cells(main, _main_columns(main))), ""]
@@ -106,17 +106,26 @@ class Report:
         return page(self.title, "\n".join(body))
 
 
-CLAIM_COLUMNS = ["id", "claim", "metric", "expected", "anchor", "observed", "verdict"]
-OTHER_COLUMNS = ["id", "kind", "claim", "observed", "verdict", "note"]
+CLAIM_COLUMNS = ["id", "verdict", "claim", "metric", "expected", "anchor", "observed"]  # verdict first: wide tables
+OTHER_COLUMNS = ["id", "kind", "verdict", "claim", "observed", "note"]
 OTHER_TITLE = "Checks and context (not counted: each note says why the row cannot fail or was added later)"
 
 
-def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str, float]) -> list[Claim]:
-    """A report step's declared outputs: report.md/.html + figures, claims.json and metrics.json (DVC
-    metrics, also logged to the step's run). Verdicts that flipped in the last stability check
-    (``stability/<slug>/verdicts.json``) become *inconclusive* with the reason; the check's findings
-    are added to the report; the verdict counts of the claim rows (after stability) join the metrics.
-    Returns the claims as written."""
+HEADLINE_LIMIT = 11  # with the four claim counts, `dvc metrics show` / `dvc exp show` fit a terminal
+
+
+def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str, float],
+                  headline: Sequence[str] = ()) -> list[Claim]:
+    """A report step's declared outputs: report.md/.html + figures, claims.json, metrics.json (every number,
+    also logged to the step's MLflow run) and headline.json (the DVC metrics file: the claim counts and the
+    ``headline`` keys of ``metrics`` — the few numbers the claims rest on). Verdicts that flipped in the last
+    stability check (``stability/<slug>/verdicts.json``) become *inconclusive* with the reason; the check's
+    findings are added to the report; the verdict counts of the claim rows (after stability) join the
+    metrics. Returns the claims as written."""
+    unknown = [k for k in headline if k not in metrics]
+    if unknown or len(headline) > HEADLINE_LIMIT:
+        raise ValueError(f"{ctx.slug}: headline metrics must be at most {HEADLINE_LIMIT} keys of the metrics "
+                         f"(unknown: {unknown}, given {len(headline)})")
     from components.core.stability import apply_stability, read_stability, stability_section
 
     stability = read_stability(ctx.inputs.get("stability"))
@@ -125,12 +134,13 @@ def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str,
     if not any(k == "claims" for k, _ in report.blocks):
         report.blocks.insert(0, ("claims", claims))
     stability_section(report, stability, claims, ctx.slug)
-    counts = verdict_counts(claims)
-    metrics = {**metrics, **{f"claims_{v.replace(' ', '_')}": n for v, n in counts.items()},
-               "checks_and_context": sum(c.kind != "claim" for c in claims)}
+    counted = count_metrics(claims)
+    top = {**counted, **{k: metrics[k] for k in headline}}
+    metrics = {**metrics, **counted}
     report.write(ctx.outputs["report_md"].parent, figures=ctx.outputs["figures"])
     write_claims(ctx.outputs["claims"], claims)
     write_metrics(ctx.outputs["metrics"], metrics)
+    write_metrics(ctx.outputs["headline"], top)
     if ctx.run is not None:
         ctx.run.log_metrics(metrics)
     return claims

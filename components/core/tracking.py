@@ -74,6 +74,10 @@ def _initialise_sqlite_store(uri: str) -> None:
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 
+# MLflow 3's UI opens an experiment of unknown kind on its GenAI "Traces" page; ours are model training
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+
 class Tracker:
     """One MLflow experiment (the slug) on one tracking URI."""
 
@@ -87,18 +91,22 @@ class Tracker:
 
     def _ensure_experiment(self, name: str, artifact_root: Path | None) -> str:
         found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        location = None
-        if artifact_root is not None and not self.uri.startswith(("http://", "https://")):
-            location = (artifact_root / name).resolve().as_uri()  # beside mlflow.db, not the cwd
-        try:
-            return self.client.create_experiment(name, artifact_location=location)
-        except Exception:  # created concurrently by another process
+        if found is None:
+            location = None
+            if artifact_root is not None and not self.uri.startswith(("http://", "https://")):
+                location = (artifact_root / name).resolve().as_uri()  # beside mlflow.db, not the cwd
+            try:
+                self.client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
+            except Exception:  # created concurrently by another process
+                pass
             found = self.client.get_experiment_by_name(name)
             if found is None:
-                raise
-            return found.experiment_id
+                raise UserError(f"MLflow could not create experiment {name!r} on {self.uri}",
+                                "check that the tracking store is writable")
+        for key, value in EXPERIMENT_TAGS.items():  # stores made before the tag existed
+            if found.tags.get(key) != value:
+                self.client.set_experiment_tag(found.experiment_id, key, value)
+        return found.experiment_id
 
     def start_run(self, name: str, tags: dict[str, str], parent: "TrackedRun | None" = None) -> "TrackedRun":
         tags = {k: str(v) for k, v in tags.items()}
@@ -109,7 +117,8 @@ class Tracker:
         return TrackedRun(self.client, run.info.run_id, self.uri, self.experiment_id, tags)
 
 
-INHERITED_TAGS = ("git_commit", "git_dirty", "profile", "step", "prefect_flow_run_id", "dvc_stage")
+INHERITED_TAGS = ("git_commit", "git_dirty", "profile", "step", "prefect_flow_run_id", "prefect_flow_run_name",
+                  "dvc_stage")
 
 
 class TrackedRun:

@@ -90,7 +90,43 @@ def test_report_is_self_contained(tmp_path):
     out = rep.write(tmp_path)
     md = out["markdown"].read_text()
     page = out["html"].read_text()
-    assert "![a line](figures/line.png)" in md and "x\\|y" in md and "| reproduced |" in md
+    assert "![line](figures/line.png)" in md and "x\\|y" in md and "| reproduced |" in md
     png = (tmp_path / "figures" / "line.png").read_bytes()
     assert base64.b64encode(png).decode() in page  # embedded, readable offline
     assert "<code>code</code>" in page and 'class="v-reproduced"' in page and "src=\"http" not in page
+
+
+def test_headline_json_holds_the_claim_counts_and_the_chosen_numbers_only(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from components.core.reporting import HEADLINE_LIMIT, Report, write_outputs
+
+    rep = tmp_path / "rep"
+    outputs = {"report_md": rep / "report.md", "report_html": rep / "report.html", "figures": rep / "figures",
+               "claims": rep / "claims.json", "metrics": rep / "metrics.json", "headline": rep / "headline.json"}
+    ctx = SimpleNamespace(slug="p", inputs={}, outputs=outputs, run=None)
+    rows = [Claim(**ROW), Claim(**{**ROW, "id": "K1", "kind": "check", "note": "an identity"})]
+    metrics = {f"m{i}": float(i) for i in range(40)}
+    write_outputs(ctx, Report("T"), rows, metrics, headline=["m3", "m7"])
+    headline = json.loads((rep / "headline.json").read_text())
+    assert headline == {"claims_reproduced": 1, "claims_not_reproduced": 0, "claims_inconclusive": 0,
+                        "checks_and_context": 1, "m3": 3.0, "m7": 7.0}
+    assert len(json.loads((rep / "metrics.json").read_text())) == 44  # every number stays in metrics.json
+    with pytest.raises(ValueError, match="unknown: \\['nope'\\]"):
+        write_outputs(ctx, Report("T"), rows, metrics, headline=["nope"])
+    with pytest.raises(ValueError, match=f"at most {HEADLINE_LIMIT}"):
+        write_outputs(ctx, Report("T"), rows, metrics, headline=list(metrics)[: HEADLINE_LIMIT + 1])
+
+
+def test_prefect_report_artifact_embeds_its_figures(tmp_path):
+    from components.core.prefect_adapter import embed_figures
+
+    import matplotlib.pyplot as plt
+
+    Report("T").figure("curve", plt.figure(), "the model's curve").write(tmp_path)
+    png = (tmp_path / "figures/curve.png").read_bytes()
+    md = embed_figures(tmp_path / "report.md")
+    assert "](figures/" not in md  # the UI could not load a relative path
+    assert f"![curve](data:image/png;base64,{base64.b64encode(png).decode()})" in md
+    assert "*the model's curve*" in md

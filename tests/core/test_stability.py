@@ -35,7 +35,8 @@ def test_flipped_verdicts_become_inconclusive_with_the_reason(tmp_path):
     write_json(tmp_path / "stability.json", stability)
     rep = tmp_path / "rep"
     outputs = {"report_md": rep / "report.md", "report_html": rep / "report.html", "figures": rep / "figures",
-               "claims": rep / "claims.json", "metrics": rep / "metrics.json"}
+               "claims": rep / "claims.json", "metrics": rep / "metrics.json",
+               "headline": rep / "headline.json"}
     ctx = SimpleNamespace(slug="p", inputs={"stability": tmp_path / "stability.json"}, outputs=outputs, run=None)
     written = write_outputs(ctx, Report("T").claims(claims("reproduced", "reproduced")), claims(
         "reproduced", "reproduced"), {"x": 1.0})

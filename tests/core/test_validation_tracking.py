@@ -87,4 +87,5 @@ def test_parallel_first_opens_of_a_fresh_sqlite_store_all_succeed(tmp_path):
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0] * 5
-    assert Tracker(uri, "race").client.get_experiment_by_name("race") is not None
+    experiment = Tracker(uri, "race").client.get_experiment_by_name("race")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # UI opens on the runs

@@ -53,6 +53,9 @@ def test_unreachable_dask_scheduler(project):
 
 def test_serve_without_a_server_explains_what_to_start(project):
     assert_user_error(run_cli(["serve"], project), "needs a Prefect server", "PREFECT_API_URL")
+    down = run_cli(["serve"], project, env={"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"})
+    assert_user_error(down, "unreachable", "make prefect-ui")
+    assert "unset PREFECT_API_URL" not in down.stderr  # serve cannot use the temporary API
 
 
 def test_list(project):

@@ -111,29 +111,40 @@ def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_
         stop(server)
 
 
-def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
-    from components.core.params import deep_merge
+class DvcRepo:
+    """A project checkout in a fresh git repository whose defaults are the smoke sizes (stages take seconds)."""
 
-    repo = tmp_path / "repo"
-    copy_project(repo)
-    shutil.copytree(REPO / "components", repo / "components", ignore=shutil.ignore_patterns("__pycache__"))
-    for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
-        (repo / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(committed, repo / committed.relative_to(REPO))
-    # the test repo's defaults are the smoke sizes, so every stage takes seconds
-    smoke = deep_merge(yaml.safe_load((repo / "params.yaml").read_text()),
-                       yaml.safe_load((repo / "profiles/smoke.yaml").read_text()))
-    (repo / "params.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": str(repo)}
+    def __init__(self, path: Path):
+        from components.core.params import deep_merge
 
-    def sh(*cmd: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+        self.path = path
+        copy_project(path)
+        shutil.copytree(REPO / "components", path / "components", ignore=shutil.ignore_patterns("__pycache__"))
+        for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
+            (path / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(committed, path / committed.relative_to(REPO))
+        smoke = deep_merge(yaml.safe_load((path / "params.yaml").read_text()),
+                           yaml.safe_load((path / "profiles/smoke.yaml").read_text()))
+        (path / "params.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
+        (path / ".gitignore").write_text("/mlflow.db\n/mlflow.db-*\n/mlartifacts/\n/data/*/.runs/\n/data/*/.staging/\n")
+        self.pythonpath = os.pathsep.join(filter(None, [str(path), os.environ.get("PYTHONPATH")]))
+        self.env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": self.pythonpath}
+        self.sh("git", "init", "-q")
+        self.commit("base")
+
+    def sh(self, *cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run(cmd, cwd=cwd or self.path, env=self.env, capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
         return proc
 
-    sh("git", "init", "-q")
-    sh("git", "add", "-A")
-    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "base")
+    def commit(self, message: str) -> None:
+        self.sh("git", "add", "-A")
+        self.sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message)
+
+
+def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
+    dvc_repo = DvcRepo(tmp_path / "repo")
+    repo, sh = dvc_repo.path, dvc_repo.sh
 
     def ran(proc) -> list[str]:
         return re.findall(r"Running stage '([^']+)'", proc.stdout)
@@ -149,14 +160,50 @@ def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
     status = sh(str(BIN / "dvc"), "status", "whyshift-report")
     assert "up to date" in status.stdout
 
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["whyshift"]["evaluate"]["truth_rows"] = 6000
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    changed = sh(str(BIN / "dvc"), "repro", "whyshift-report")
-    assert ran(changed) == ["whyshift-evaluate", "whyshift-report"]
+    dvc_repo.commit("results")
+    changed = sh(str(BIN / "dvc"), "exp", "run", "-S", "whyshift.evaluate.truth_rows=6000", "whyshift-report")
+    assert ran(changed) == ["whyshift-evaluate", "whyshift-report"]  # a param change reruns what reads it
+    shown = sh(str(BIN / "dvc"), "exp", "show", "--md", "--no-pager").stdout
+    assert "whyshift.evaluate.truth_rows" in shown and "6000" in shown, shown[:2000]
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("whyshift").experiment_id])
     stages = {r.data.tags["dvc_stage"] for r in runs if "mlflow.parentRunId" not in r.data.tags}
     assert stages == {"whyshift-prepare", "whyshift-train", "whyshift-evaluate", "whyshift-report"}
+
+
+def test_default_run_records_its_stages_in_dvc_and_a_remote_round_trip_restores_them(tmp_path):
+    """`paperflows run` with the project's own params leaves `dvc status` clean, a second run skips every
+    step, and `dvc push` → fresh clone → `dvc pull` restores the reports without computing anything."""
+    dvc_repo = DvcRepo(tmp_path / "repo")
+    repo, sh = dvc_repo.path, dvc_repo.sh
+    env = {"PYTHONPATH": dvc_repo.pythonpath}
+
+    first = run_cli(["run", "whyshift"], repo, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "(recorded in dvc.lock)" in first.stdout
+    whyshift = [f"whyshift-{s}" for s in ("prepare", "train", "evaluate", "report")]  # the other papers never ran
+    assert "Data and pipelines are up to date" in sh(str(BIN / "dvc"), "status", *whyshift).stdout
+
+    again = run_cli(["run", "whyshift"], repo, env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stderr.count("up to date with dvc.lock") == 4, again.stderr[-2000:]
+    forced = run_cli(["run", "whyshift", "--step", "report", "--force"], repo, env=env)
+    assert forced.returncode == 0 and "up to date with dvc.lock" not in forced.stderr
+    smoke = run_cli(["run", "whyshift", "--step", "report", "--set", "whyshift.seed=3"], repo, env=env)
+    assert smoke.returncode == 0 and "recorded in dvc.lock" not in smoke.stdout  # other params: DVC untouched
+    run_cli(["run", "whyshift", "--step", "report"], repo, env=env)  # the project's params again
+
+    report = (repo / "reports/whyshift/report.md").read_text()
+    remote = tmp_path / "remote"
+    sh(str(BIN / "dvc"), "remote", "add", "--local", "-d", "store", str(remote))
+    sh(str(BIN / "dvc"), "push")
+    dvc_repo.commit("results")
+    clone = tmp_path / "clone"
+    sh("git", "clone", "-q", str(repo), str(clone))
+    assert not (clone / "reports/whyshift/report.md").exists()
+    sh(str(BIN / "dvc"), "remote", "add", "--local", "-d", "store", str(remote), cwd=clone)
+    sh(str(BIN / "dvc"), "pull", *whyshift, cwd=clone)
+    assert (clone / "reports/whyshift/report.md").read_text() == report
+    assert "Data and pipelines are up to date" in sh(str(BIN / "dvc"), "status", *whyshift, cwd=clone).stdout

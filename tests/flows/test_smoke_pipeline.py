@@ -72,13 +72,18 @@ def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
         assert tags["profile"] == "smoke"
         assert tags["prefect_flow_run_id"] not in ("", "none")  # ran under Prefect
     assert children["train"].data.tags["dvc_stage"] == "whyshift-train"
+    assert parent.info.run_name == "whyshift · smoke"  # profile visible in the run list
+    assert parent.data.tags["prefect_flow_run_name"] == "whyshift · smoke"  # the Prefect run of the same name
+    assert parent.data.metrics["claims_reproduced"] + parent.data.metrics["claims_not_reproduced"] + \
+        parent.data.metrics["claims_inconclusive"] == len([c for c in read_claims(root) if c["kind"] == "claim"])
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
     assert parent.data.params["data.rows.train"] == "400" and parent.data.params["profile"] == "smoke"
     assert children["train"].data.metrics["n_configs"] == 24
     assert children["prepare"].data.metrics["ge_expectations_failed"] == 0
     assert children["report"].data.metrics["max_identity_error"] < 1e-9
     assert all(r.info.status == "FINISHED" for r in runs)
     names = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
-    assert {"report/report.html", "report/claims.json", "report/metrics.json"} <= names
+    assert {"report/report.html", "report/claims.json", "report/metrics.json", "report/headline.json"} <= names
     assert "ge_validation.json" in {a.path for a in client.list_artifacts(children["prepare"].info.run_id)}
     assert {"data/results.parquet", "data/disde.parquet"} <= {a.path for a in client.list_artifacts(parent.info.run_id,
                                                                                                      "data")}
@@ -91,6 +96,12 @@ def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
     setting = next(r for r in runs if r.data.tags.get("kind") == "setting")
     assert setting.data.tags["mlflow.parentRunId"] == children["evaluate"].info.run_id
     assert "best_idval_ood_acc.xgb" in setting.data.metrics
+
+
+def read_claims(root):
+    import json
+
+    return json.loads((root / "reports/whyshift/claims.json").read_text())
 
 
 def results_methods(root):

@@ -47,3 +47,31 @@ def test_daemon_imports_no_project_code():
     source = Path(warm.__file__).read_text()
     assert "import components" not in source and "from components" not in source
     assert all(not name.startswith(("components", "flows")) for name in warm.PRELOAD)
+
+
+def test_a_stopped_run_takes_its_worker_processes_with_it():
+    """Runs lead their own process group (``_child``); stopping one signals the group, so task-runner
+    workers do not train on as orphans after the run is killed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from flows.warm import _forward
+
+    code = ("import os, subprocess, sys, time; os.setpgid(0, 0); "
+            "w = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+            "print(w.pid, flush=True); time.sleep(600)")
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    worker = int(run.stdout.readline())
+    _forward(run.pid, signal.SIGTERM)
+    run.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{worker}/stat")
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":  # gone, or a zombie
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(worker, signal.SIGKILL)
+        raise AssertionError("the worker outlived its run")
