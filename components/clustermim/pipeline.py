@@ -7,26 +7,26 @@ from components.core.pipeline import Pipeline, Step
 prepare = Step(
     steps.prepare,
     writes={"prepared": "data/prepared"},
-    params=("seed", "data", "tokenizers", "pretrain.conditions", "smoke", "paper"),
+    params=("seed", "data", "tokenizers", "pretrain.conditions"),
 )
 train = Step(
     steps.train,
     reads={"prepared": "data/prepared"},
     writes={"models": "data/models"},
-    params=("seed", "data", "tokenizers", "model", "pretrain", "smoke", "paper"),
+    params=("seed", "data", "tokenizers", "model", "pretrain"),
 )
 evaluate = Step(
     steps.evaluate,
     reads={"prepared": "data/prepared", "models": "data/models"},
     writes={"eval": "data/evaluate/eval.parquet", "ft": "data/evaluate/ft.parquet"},
-    params=("seed", "model", "pretrain", "finetune", "probe", "smoke", "paper"),
+    params=("seed", "model", "pretrain", "finetune", "probe"),
     artifacts=("eval",),
 )
 report = Step.report(
     steps.report,
     reads={"prepared": "data/prepared", "models": "data/models", "eval": "data/evaluate/eval.parquet",
            "ft": "data/evaluate/ft.parquet"},
-    params=("seed", "pretrain", "claims", "smoke", "paper"),
+    params=("seed", "pretrain", "claims"),
 )
 
 PIPELINE = Pipeline(
