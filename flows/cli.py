@@ -165,7 +165,7 @@ def cmd_run(args) -> int:
         for slug, flow in flows.items():
             try:
                 with tags("paperflows", slug, f"profile:{args.profile}"):
-                    summaries.append(flow(profile=args.profile, steps=args.steps, overrides=overrides[slug]))
+                    summaries.append(flow(profile=args.profile, steps=args.steps or [], overrides=overrides[slug]))
             except UserError:
                 raise
             except Exception:

@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="grammar", description=PIPELINE.title, log_prints=False)
-def grammar(profile: Profile = "default", steps: list[StepName] | None = None,
-            overrides: list[str] | None = None) -> dict:
+def grammar(profile: Profile = "default", steps: list[StepName] = [],
+            overrides: list[str] = []) -> dict:
     """Run the GRAMMAR pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `grammar.key.path=value` (e.g. `grammar.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="mi_generalization", description=PIPELINE.title, log_prints=False)
-def mi_generalization(profile: Profile = "default", steps: list[StepName] | None = None,
-              overrides: list[str] | None = None) -> dict:
+def mi_generalization(profile: Profile = "default", steps: list[StepName] = [],
+              overrides: list[str] = []) -> dict:
     """Run the mi_generalization pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `mi_generalization.key.path=value` (e.g. `mi_generalization.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="moveint", description=PIPELINE.title, log_prints=False)
-def moveint(profile: Profile = "default", steps: list[StepName] | None = None,
-              overrides: list[str] | None = None) -> dict:
+def moveint(profile: Profile = "default", steps: list[StepName] = [],
+              overrides: list[str] = []) -> dict:
     """Run the moveint pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `moveint.key.path=value` (e.g. `moveint.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

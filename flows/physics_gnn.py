@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="physics_gnn", description=PIPELINE.title, log_prints=False)
-def physics_gnn(profile: Profile = "default", steps: list[StepName] | None = None,
-                overrides: list[str] | None = None) -> dict:
+def physics_gnn(profile: Profile = "default", steps: list[StepName] = [],
+                overrides: list[str] = []) -> dict:
     """Run the physics-informed GNN pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `physics_gnn.key.path=value` (e.g. `physics_gnn.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

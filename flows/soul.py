@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="soul", description=PIPELINE.title, log_prints=False)
-def soul(profile: Profile = "default", steps: list[StepName] | None = None,
-         overrides: list[str] | None = None) -> dict:
+def soul(profile: Profile = "default", steps: list[StepName] = [],
+         overrides: list[str] = []) -> dict:
     """Run the SOUL pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `soul.key.path=value` (e.g. `soul.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

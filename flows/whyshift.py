@@ -10,13 +10,13 @@ from flows.types import Profile, StepName
 
 
 @flow(name="whyshift", description=PIPELINE.title, log_prints=False)
-def whyshift(profile: Profile = "default", steps: list[StepName] | None = None,
-             overrides: list[str] | None = None) -> dict:
+def whyshift(profile: Profile = "default", steps: list[StepName] = [],
+             overrides: list[str] = []) -> dict:
     """Run the WhyShift pipeline.
 
     Args:
         profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
-        steps: subset of steps to run, in pipeline order; empty = all.
+        steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `whyshift.key.path=value` (e.g. `whyshift.seed=1`).
     """
     with PrefectRun(PIPELINE, profile, steps, overrides) as run:

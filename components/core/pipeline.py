@@ -331,7 +331,9 @@ class PipelineRun:
 
     def _log_artifacts(self, step: Step) -> None:
         if step.metrics and self.paths.reports.exists():  # the report step: the whole report folder
-            self.parent.log_artifact(self.paths.reports, "report")
+            for item in sorted(self.paths.reports.iterdir()):  # not DVC's .gitignore
+                if not item.name.startswith("."):
+                    self.parent.log_artifact(item, f"report/{item.name}" if item.is_dir() else "report")
             claims = self.pipeline.resolve(self.root, REPORT_WRITES["claims"])
             if claims.exists():  # the verdict counts on the parent run, comparable across runs
                 self.parent.log_metrics(count_metrics(read_claims(claims)))

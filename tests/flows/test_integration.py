@@ -102,6 +102,8 @@ def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_
                         time.sleep(1)
             schema = deployment.parameter_openapi_schema
             assert schema["properties"]["profile"]["enum"] == ["smoke", "default", "paper"]  # a typed UI form
+            for field in ("steps", "overrides"):  # lists from the start, not "None — type 'None'"
+                assert schema["properties"][field]["type"] == "array" and schema["properties"][field]["default"] == []
             flow_run = run_deployment("whyshift/whyshift", parameters={"profile": "smoke"}, timeout=600)
         assert flow_run.state.is_completed(), flow_run.state
         assert (root / "reports/whyshift/claims.json").exists()
