@@ -10,13 +10,11 @@ with another profile or overrides never touch DVC's record. Under ``dvc repro`` 
 
 from __future__ import annotations
 
-import logging
 import os
+import sys
 from pathlib import Path
 
 import yaml
-
-log = logging.getLogger("paperflows")
 
 SYNC_ENV = "PAPERFLOWS_DVC_SYNC"
 _force_all = False  # `paperflows run --force`: rerun steps DVC records as up to date
@@ -52,7 +50,7 @@ class DvcSync:
             with self._repo() as repo:
                 return not repo.status(targets=[stage])
         except Exception as exc:  # noqa: BLE001 — DVC trouble never blocks a run; it just runs the step
-            log.warning("dvc status %s failed (%s: %s); running the step", stage, type(exc).__name__, exc)
+            print(f"[dvc] status of {stage} failed ({type(exc).__name__}: {exc}); running the step", file=sys.stderr)
             return False
 
     def commit(self, stage: str) -> bool:
@@ -64,8 +62,8 @@ class DvcSync:
                 repo.commit(stage, force=True)
             return True
         except Exception as exc:  # noqa: BLE001
-            log.warning("could not record %s in dvc.lock (%s: %s); `dvc commit %s` does it by hand",
-                        stage, type(exc).__name__, exc, stage)
+            print(f"[dvc] could not record {stage} in dvc.lock ({type(exc).__name__}: {exc}); "
+                  f"`dvc commit {stage}` does it by hand", file=sys.stderr)
             return False
 
     def _repo(self):

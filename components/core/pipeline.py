@@ -54,6 +54,11 @@ class Step:
     artifacts: tuple[str, ...] = ()
     optional_reads: dict[str, str] = field(default_factory=dict)  # used when present (e.g. stability.json)
 
+    def __post_init__(self) -> None:
+        for name in ("params", "artifacts"):  # ("seed") is a string, not a tuple: DVC would get s, e, d
+            if isinstance(getattr(self, name), str):
+                raise TypeError(f"Step {self.func.__name__}: {name} must be a tuple of strings, e.g. ('seed',)")
+
     @property
     def name(self) -> str:
         return self.func.__name__

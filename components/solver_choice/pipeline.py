@@ -11,7 +11,7 @@ evaluate = Step(steps.evaluate, reads={"prepared": "data/prepared", "translators
                 writes={"evaluation": "data/evaluation"},
                 params=("seed", "translators", "execution", "evaluate"))
 report = Step.report(steps.report, reads={"prepared": "data/prepared", "translators": "data/translators",
-                                          "evaluation": "data/evaluation"}, params=("seed"))
+                                          "evaluation": "data/evaluation"}, params=("seed",))
 
 PIPELINE = Pipeline(
     slug="solver_choice",

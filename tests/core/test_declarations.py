@@ -126,3 +126,13 @@ def test_every_declared_param_key_is_in_params_yaml():
                         break
                     node = node[part]
     assert not missing, missing
+
+
+def test_a_step_declared_with_a_bare_string_for_its_params_is_refused():
+    from components.core.pipeline import Step
+
+    def step(ctx):
+        pass
+
+    with pytest.raises(TypeError, match=r"\('seed',\)"):
+        Step(step, params=("seed"))
