@@ -80,9 +80,11 @@ def execute_all(tasks: list[tuple[str, str, int, str]], workers: int, solver_tim
                         s.t0 = time.monotonic()
                         s.parent.send(s.task)
                 busy = [s for s in slots if s.task is not None]
-                ready = mp.connection.wait([s.parent for s in busy], timeout=0.5)
+                left = min(s.t0 + item_limit for s in busy) - time.monotonic()
+                ready = mp.connection.wait([s.parent for s in busy], timeout=min(0.5, max(0.0, left)))
                 for s in busy:
-                    if s.parent in ready:
+                    late = time.monotonic() - s.t0 > item_limit  # a result after the limit is a timeout too
+                    if s.parent in ready and not late:
                         try:
                             key, res = s.parent.recv()
                         except (EOFError, OSError):
@@ -92,7 +94,7 @@ def execute_all(tasks: list[tuple[str, str, int, str]], workers: int, solver_tim
                             s.start()
                         out[key] = cache[key] = res
                         s.task = None
-                    elif time.monotonic() - s.t0 > item_limit:
+                    elif late:
                         key = s.task[0]
                         res = result(EXEC, error="timeout", detail=f"item wall-clock limit {item_limit:g} s")
                         res["seconds"] = item_limit

@@ -17,7 +17,8 @@ def test_smoke_overlay_merges_on_top_of_defaults(project):
     assert cfg.params.data.settings == [1]
     assert cfg.params.data.rows.train == 400
     # keys the overlay does not mention keep their default values
-    assert cfg.params.data.worlds["syn_accident"].a_x == 1.5
+    default = load_config("whyshift", WhyshiftParams, project)
+    assert cfg.params.data.worlds["syn_accident"] == default.params.data.worlds["syn_accident"]
     assert cfg.params.evaluate.disde.min_total == 0.05
     assert cfg.runtime.workers == 1
 

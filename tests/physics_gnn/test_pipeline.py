@@ -75,7 +75,7 @@ def test_mlflow_nested_runs(smoke):
     root, _ = smoke
     con = sqlite3.connect(root / "mlflow.db")
     names = {r[0] for r in con.execute("select name from runs")}
-    assert {"physics_gnn", "prepare", "train", "evaluate", "report"} <= names
+    assert {"physics_gnn · smoke", "prepare", "train", "evaluate", "report"} <= names
     models = {"spring-LGNN-seed0", "spring-FGNN-seed0", "pendulum-LGNN-seed0", "pendulum-CLGNN-seed0"}
     assert models <= names
     for name in models:  # the train step closes the runs its workers logged into

@@ -73,7 +73,7 @@ def test_malformed_prepared_file_is_refused(smoke_run):
     ("solver_choice.translators.levels=[300,150]", ["levels"]),
     ("solver_choice.data.proofwriter.theory_types=[Foo]", ["theory_types"]),
     ("solver_choice.execution.item_limit=0", ["item_limit"]),
-    ("solver_choice.smoke.data.folio.p_nonhorn=2", ["smoke", "p_nonhorn"]),
+    ("solver_choice.data.folio.p_nonhorn=2", ["p_nonhorn"]),
     ("solver_choice.bogus=1", ["bogus"]),
 ])
 def test_malformed_params_exit_2_with_one_message(tmp_path, override, needles):
