@@ -369,7 +369,8 @@ def cmd_stability(args) -> int:
         print(f"{r['id']:>12s}  {mark}  {r['baseline']} → {r['perturbed']}")
     print(f"{len(result['flipped'])} of {len(result['rows'])} verdicts flipped under {result['perturbation']} "
           f"({time.perf_counter() - started:.0f} s); wrote stability/{args.slug}/verdicts.json")
-    print(f"apply it to the report: paperflows run {args.slug} --profile {args.profile} --step report")
+    print(f"apply it to the report: paperflows dvc (a new stability file becomes a dep of the report stage), "
+          f"then paperflows run {args.slug} --profile {args.profile} --step report --force")
     return 0
 
 
