@@ -60,3 +60,14 @@ def pipeline_runs(root: Path, slug: str):
     steps = {r.data.tags["step"]: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
     assert sorted(steps) == sorted(["prepare", "train", "evaluate", "report"])
     return client, parents[0], steps, runs
+
+
+def assert_bad_params_refused(tmp_path: Path, slug: str, override: str, needles: list[str]) -> None:
+    """``--set <override>`` on a smoke run: exit 2, one message naming the key, no traceback, nothing written."""
+    root = copy_project(tmp_path / "project")
+    proc = run_cli(["run", slug, "--profile", "smoke", "--set", override], root)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("paperflows: error:") == 1, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr)
+    assert not (root / "data" / slug).exists()  # failed before any work

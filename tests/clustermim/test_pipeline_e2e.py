@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import assert_bad_params_refused, copy_project, pipeline_runs, run_cli, run_smoke
 
 SLUG = "clustermim"
 SPEC_IDS = [f"C{i}" for i in range(1, 10)]
@@ -97,13 +97,7 @@ def test_corrupted_prepared_file_is_refused_and_models_kept(smoke_run):
     ("clustermim.model.bogus=1", ["bogus", "unknown key"]),
 ])
 def test_malformed_params_exit_2_with_one_message(tmp_path, override, needles):
-    root = copy_project(tmp_path / "project")
-    proc = run_cli(["run", SLUG, "--profile", "smoke", "--set", override], root)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.count("paperflows: error:") == 1, proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr, (needle, proc.stderr)
-    assert not (root / "data" / SLUG).exists()
+    assert_bad_params_refused(tmp_path, SLUG, override, needles)
 
 
 def test_imagefolder_without_root_is_one_clear_error(tmp_path):

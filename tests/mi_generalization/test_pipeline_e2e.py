@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import assert_bad_params_refused, pipeline_runs, run_cli, run_smoke
 
 SLUG = "mi_generalization"
 SPEC_IDS = ["M1", "M2", "M3", "M4", "M5", "M6"]  # spec §8
@@ -92,10 +92,4 @@ def test_corrupted_prepared_file_is_refused_and_models_kept(smoke_run):
     ("mi_generalization.e1.epochs=0", ["e1.epochs"]),
 ])
 def test_malformed_params_exit_2_with_one_message(tmp_path, override, needles):
-    root = copy_project(tmp_path / "project")
-    proc = run_cli(["run", SLUG, "--profile", "smoke", "--set", override], root)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.count("paperflows: error:") == 1, proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr, (needle, proc.stderr)
-    assert not (root / "data" / SLUG).exists()  # failed before any work
+    assert_bad_params_refused(tmp_path, SLUG, override, needles)

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import assert_bad_params_refused, pipeline_runs, run_cli, run_smoke
 
 SLUG = "solver_choice"
 SPEC_IDS = ["S1", "S2", "S2b", "S3", "S4", "S5"]  # spec §8 claims (A1 is auxiliary → a check row)
@@ -77,13 +77,7 @@ def test_malformed_prepared_file_is_refused(smoke_run):
     ("solver_choice.bogus=1", ["bogus"]),
 ])
 def test_malformed_params_exit_2_with_one_message(tmp_path, override, needles):
-    root = copy_project(tmp_path / "project")
-    proc = run_cli(["run", SLUG, "--profile", "smoke", "--set", override], root)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.count("paperflows: error:") == 1, proc.stderr
-    for needle in needles:
-        assert needle in proc.stderr, (needle, proc.stderr)
-    assert not (root / "data" / SLUG).exists()
+    assert_bad_params_refused(tmp_path, SLUG, override, needles)
 
 
 def test_paper_profile_loader_errors_name_the_key(tmp_path):
