@@ -2,5 +2,5 @@
 
 from typing import Literal
 
-Profile = Literal["smoke", "default", "paper"]
+Profile = Literal["smoke", "default", "full", "paper"]
 StepName = Literal["prepare", "train", "evaluate", "report"]

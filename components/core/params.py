@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.core.errors import UserError
 
-PROFILES = ("smoke", "default", "paper")
+PROFILES = ("smoke", "default", "full", "paper")
 DASK_ENV = "PAPERFLOWS_DASK_ADDRESS"
 
 

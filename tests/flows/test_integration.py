@@ -101,7 +101,7 @@ def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_
                         assert serve.poll() is None and time.monotonic() < deadline, "serve did not register"
                         time.sleep(1)
             schema = deployment.parameter_openapi_schema
-            assert schema["properties"]["profile"]["enum"] == ["smoke", "default", "paper"]  # a typed UI form
+            assert schema["properties"]["profile"]["enum"] == ["smoke", "default", "full", "paper"]  # a typed UI form
             for field in ("steps", "overrides"):  # lists from the start, not "None — type 'None'"
                 assert schema["properties"][field]["type"] == "array" and schema["properties"][field]["default"] == []
             flow_run = run_deployment("whyshift/whyshift", parameters={"profile": "smoke"}, timeout=600)
