@@ -258,6 +258,7 @@ def _drain_prefect_workers() -> None:
 
 
 def _print_summary(root: Path, summaries: list[dict], seconds: float, index: bool) -> None:
+    root = Path(summaries[0]["output_root"]) if summaries else root  # runs/<profile…>/ for other params
     if index:
         from components.core.index import build_index
         from flows.registry import PIPELINES, get_pipeline

@@ -40,20 +40,36 @@ def run_cli(args: list[str], cwd: Path, env: dict | None = None, timeout: int = 
                           text=True, timeout=timeout)
 
 
+SMOKE_OUTPUTS = Path("runs") / "smoke"  # where a smoke run writes (not the project's own params)
+
+
 def run_smoke(tmp_path_factory, slug: str, *extra: str) -> tuple[Path, subprocess.CompletedProcess]:
-    """``paperflows run <slug> --profile smoke`` in a fresh project copy; it must succeed without a traceback."""
+    """``paperflows run <slug> --profile smoke`` in a fresh project copy; it must succeed without a traceback.
+
+    Returns the run's output root (``<project>/runs/smoke[-<hash of the --set overrides>]``: ``data/<slug>``,
+    ``reports/<slug>`` below it; the CLI finds the project from there, :func:`pipeline_runs` its MLflow store)
+    and the process."""
+    from components.core.paths import output_root
+
     root = copy_project(tmp_path_factory.mktemp(slug) / "project")
     proc = run_cli(["run", slug, "--profile", "smoke", *extra], root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stdout + proc.stderr
-    return root, proc
+    assert not (root / "data").exists() and not (root / "reports" / slug).exists()  # DVC-tracked outputs untouched
+    overrides = [v for flag, v in zip(extra, extra[1:]) if flag == "--set"]
+    return output_root(root, "smoke", overrides), proc
+
+
+def project_of(path: Path) -> Path:
+    """The project copy holding ``path`` (a run's output root lies inside it)."""
+    return next(p for p in (path, *path.parents) if (p / "params.yaml").is_file())
 
 
 def pipeline_runs(root: Path, slug: str):
     """The MLflow client, the one parent run, its step runs by step name, and every run of ``slug``."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    client = MlflowClient(f"sqlite:///{project_of(root)}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name(slug).experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1
@@ -70,4 +86,4 @@ def assert_bad_params_refused(tmp_path: Path, slug: str, override: str, needles:
     assert "Traceback" not in proc.stderr and proc.stderr.count("paperflows: error:") == 1, proc.stderr
     for needle in needles:
         assert needle in proc.stderr, (needle, proc.stderr)
-    assert not (root / "data" / slug).exists()  # failed before any work
+    assert not (root / "data").exists() and not (root / "runs").exists()  # failed before any work

@@ -5,7 +5,7 @@ The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow ar
 
 from components.causality import steps
 from components.causality.params import CausalityParams
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 
 prepare = Step(
     steps.prepare,
@@ -40,6 +40,9 @@ report = Step.report(
            "pairs": "data/evaluate/pairs.csv", "studies": "data/evaluate/studies.csv",
            "claims_eval": "data/evaluate/claims_eval.json"},
     params=("seed",),
+    plots=(Plot("effect_errors", x="error", y="estimator", template="bar_horizontal",
+                title="causality: error of each estimator on each dataset (√PEHE out of sample, or ε_ATT)",
+                x_label="error (mean over replications)", y_label="dataset · estimator"),),
 )
 
 PIPELINE = Pipeline(

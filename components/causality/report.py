@@ -12,7 +12,7 @@ from components.causality.discovery import LIBRARY as DISCOVERY_LIBRARY
 from components.causality.estimators import FAMILY
 from components.core.claims import Claim, verdict_counts
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 
 CLAIM_KEYS = ("id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note")
 
@@ -73,8 +73,9 @@ def build_report(ctx) -> None:
         rep.table(pairs.to_dict("records"), ["method", "correct", "pairs", "accuracy", "p_value", "errors"])
     rep.heading("Data provenance")
     rep.table([{"dataset": k, **{kk: v for kk, v in d.items()}} for k, d in manifest["datasets"].items()])
-    claims = write_outputs(ctx, rep, claims, _metrics(summary, discovery, pairs, n_ok))
-    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
+    write_plot(ctx, "effect_errors", _error_rows(summary))
+    metrics = _metrics(summary, discovery, pairs, n_ok)
+    claims = write_outputs(ctx, rep, claims, metrics, headline=[k for k in HEADLINE if k in metrics])
 
 
 def _csv(path) -> pd.DataFrame:
@@ -82,6 +83,22 @@ def _csv(path) -> pd.DataFrame:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+HEADLINE = ("ihdp_b.naive.pehe_out_mean", "ihdp_b.ols.pehe_out_mean", "ihdp_b.t_learner.pehe_out_mean",
+            "ihdp_b.causal_forest.pehe_out_mean", "ihdp_b.cfr.pehe_out_mean", "ihdp_b.ipw.ate_err_mean",
+            "ihdp_b.aipw.ate_err_mean", "lalonde.aipw_att.att_err_mean", "sachs.pc.shd_mean", "tuebingen.anm.accuracy",
+            "tuebingen.igci.accuracy")  # the numbers the effect, discovery and direction claims rest on
+
+
+def _error_rows(summary: pd.DataFrame) -> list[dict]:
+    """One bar per (dataset, estimator): its primary error (the heatmap's numbers, for `dvc plots`)."""
+    rows = []
+    for dataset, g in (summary.groupby("dataset") if not summary.empty else []):
+        label, values = _primary_error(g)
+        rows += [{"estimator": f"{dataset} · {m}", "dataset": dataset, "method": m, "metric": label, "error": float(v)}
+                 for m, v in values.items() if v == v]
+    return rows or [{"estimator": "none", "dataset": "", "method": "", "metric": "", "error": float("nan")}]
 
 
 def _primary_error(dataset_rows: pd.DataFrame) -> tuple[str, pd.Series]:

@@ -2,7 +2,7 @@
 
 from components.clustermim import steps
 from components.clustermim.params import ClustermimParams
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 
 prepare = Step(
     steps.prepare,
@@ -27,6 +27,9 @@ report = Step.report(
     reads={"prepared": "data/prepared", "models": "data/models", "eval": "data/evaluate/eval.parquet",
            "ft": "data/evaluate/ft.parquet"},
     params=("seed", "pretrain", "claims"),
+    plots=(Plot("lp_by_condition", x="lp_top1", y="condition", template="bar_horizontal",
+                title="clustermim: linear-probe top-1 of each pretraining condition (mean over seeds)",
+                x_label="linear-probe top-1 (CLS)", y_label="condition"),),
 )
 
 PIPELINE = Pipeline(

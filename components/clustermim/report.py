@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.claims import Claim
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 
 CLAIM_KEYS = ("id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note")
 
@@ -100,8 +100,11 @@ def build_report(ctx, p) -> None:
     for text in DEVIATIONS:
         rep.text("- " + text)
     metrics = {"runs": float(len(runs)), **{f"lp_{c}": float(v) for c, v in table.groupby("cond").lp_top1_cls.mean().items()}}
-    write_outputs(ctx, rep, claims, metrics)
-    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
+    lp = table.groupby("cond").lp_top1_cls.agg(["mean", "std", "count"]).reset_index()
+    write_plot(ctx, "lp_by_condition", [{"condition": r["cond"], "lp_top1": float(r["mean"]),
+                                         "lp_sd": float(r["std"]) if r["count"] > 1 else 0.0, "seeds": int(r["count"])}
+                                        for _, r in lp.sort_values("mean").iterrows()])
+    write_outputs(ctx, rep, claims, metrics, headline=["runs", *sorted(k for k in metrics if k != "runs")][:11])
 
 
 def _lp_figure(table, runs):

@@ -31,6 +31,8 @@ def stages(pipeline: Pipeline, root: Path) -> dict[str, dict]:
             stage["outs"] = [_rel(pipeline, p) for p in step.writes.values()]
         if step.metrics:
             stage["metrics"] = [{_rel(pipeline, p): {"cache": False}} for p in step.metrics.values()]
+        if step.plots:
+            stage["plots"] = [{_rel(pipeline, p.path): p.dvc_props()} for p in step.plots]
         out[f"{pipeline.slug}-{step.name}"] = stage
     return out
 
@@ -46,7 +48,8 @@ def render(pipelines: list[Pipeline], root: Path) -> str:
     all_stages: dict[str, dict] = {}
     for p in pipelines:
         all_stages.update(stages(p, root))
-    body = yaml.safe_dump({"stages": all_stages}, sort_keys=False, default_flow_style=False, width=120)
+    body = yaml.safe_dump({"stages": all_stages}, sort_keys=False, default_flow_style=False, width=120,
+                          allow_unicode=True)
     return HEADER + body
 
 

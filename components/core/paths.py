@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from components.core.errors import MissingInputError, UserError
 
@@ -29,6 +31,25 @@ def project_root() -> Path:
             return d
     raise UserError(f"no paperflows project (params.yaml + dvc.yaml) at or above {here}",
                     f"cd into the paperflows checkout or set {ROOT_ENV}")
+
+
+RUNS_DIR = "runs"  # outputs of runs with other params than the project's own (git- and DVC-ignored)
+
+
+def is_canonical(profile: str, overrides: Iterable[str]) -> bool:
+    """A run with the project's own params: what its DVC stages record (execution knobs aside)."""
+    return profile == "default" and all(o.split(".", 1)[0] in ("runtime", "tracking") for o in overrides)
+
+
+def output_root(root: Path, profile: str, overrides: Iterable[str]) -> Path:
+    """Where a run's ``data/`` and ``reports/`` go: the project root for the project's own params (the DVC-tracked
+    outputs `dvc repro` would write), else ``runs/<profile>[-<hash of the overrides>]/`` — one folder per distinct
+    params, so the steps of such a run can still be run one at a time, and default results stay untouched."""
+    if is_canonical(profile, overrides):
+        return root
+    changed = sorted(o for o in overrides if o.split(".", 1)[0] not in ("runtime", "tracking"))
+    label = profile if not changed else f"{profile}-{hashlib.sha1(chr(10).join(changed).encode()).hexdigest()[:8]}"
+    return root / RUNS_DIR / label
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from components.core.execution import (Executor, LocalExecutor, limit_threads, p
                                        set_runtime)
 from components.core.index import record_step
 from components.core.params import RunConfig, RuntimeParams, StrictModel, load_config
-from components.core.paths import Paths, project_root
+from components.core.paths import Paths, is_canonical, output_root, project_root
 from components.core.seeding import seed_everything
 from components.core.tracking import TrackedRun, Tracker, check_reachable, git_state, resolve_uri
 
@@ -34,6 +34,33 @@ REPORT_WRITES = {"report_md": "reports/report.md", "report_html": "reports/repor
                  "figures": "reports/figures", "claims": "reports/claims.json", "metrics": "reports/metrics.json"}
 REPORT_METRICS = {"headline": "reports/headline.json"}  # `dvc metrics show`: claim counts + a few headline numbers
 STABILITY_FILE = "stability/verdicts.json"  # committed (not a DVC out); written by `paperflows stability <slug>`
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A curve the report step writes as ``reports/<slug>/plots/<name>.csv`` (one row per point) and DVC renders
+    (``dvc plots show`` / ``dvc plots diff``): ``x`` and ``y`` are CSV columns; ``template`` is a DVC template
+    (linear, scatter, smooth, bar_horizontal, ...)."""
+
+    name: str
+    x: str
+    y: str
+    title: str
+    template: str = "linear"
+    x_label: str = ""
+    y_label: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"reports/plots/{self.name}.csv"
+
+    @property
+    def output(self) -> str:
+        return f"plot:{self.name}"
+
+    def dvc_props(self) -> dict[str, str]:
+        return {"x": self.x, "y": self.y, "title": self.title, "template": self.template,
+                "x_label": self.x_label or self.x, "y_label": self.y_label or self.y}
 
 
 @dataclass(frozen=True)
@@ -53,6 +80,7 @@ class Step:
     metrics: dict[str, str] = field(default_factory=dict)
     artifacts: tuple[str, ...] = ()
     optional_reads: dict[str, str] = field(default_factory=dict)  # used when present (e.g. stability.json)
+    plots: tuple[Plot, ...] = ()  # DVC plots written by this step (``ctx.outputs["plot:<name>"]``)
 
     def __post_init__(self) -> None:
         for name in ("params", "artifacts"):  # ("seed") is a string, not a tuple: DVC would get s, e, d
@@ -65,14 +93,15 @@ class Step:
 
     @classmethod
     def report(cls, func: Callable[["StepContext"], None], reads: dict[str, str],
-               params: tuple[str, ...] = ()) -> "Step":
-        """The report step: the standard report/claims/metrics outputs and the optional stability file."""
+               params: tuple[str, ...] = (), plots: tuple[Plot, ...] = ()) -> "Step":
+        """The report step: the standard report/claims/metrics outputs, the paper's DVC plots and the optional
+        stability file."""
         return cls(func, reads=reads, writes=dict(REPORT_WRITES), params=params, metrics=dict(REPORT_METRICS),
-                   optional_reads={"stability": STABILITY_FILE})
+                   optional_reads={"stability": STABILITY_FILE}, plots=tuple(plots))
 
     @property
     def outputs(self) -> dict[str, str]:
-        return {**self.writes, **self.metrics}
+        return {**self.writes, **self.metrics, **{p.output: p.path for p in self.plots}}
 
 
 @dataclass(frozen=True)
@@ -150,6 +179,7 @@ class StepContext:
     inputs: dict[str, Path] = field(default_factory=dict)
     outputs: dict[str, Path] = field(default_factory=dict)  # staged: published only when the step succeeds
     timings: dict[str, float] = field(default_factory=dict)
+    plots: dict[str, Plot] = field(default_factory=dict)  # the step's declared DVC plots, by name
 
     def log(self, message: str) -> None:
         print(f"[{self.slug} {self.step}] {message}", file=sys.stderr, flush=True)
@@ -202,12 +232,17 @@ class PipelineRun:
         self.call_step = call_step or (lambda _name, thunk: thunk())
         self.make_executor = executor or (lambda c: LocalExecutor(c.runtime.workers))
         self.extra_tags = tags or {}
-        self.paths = Paths(self.root, pipeline.slug)
         self.overrides = list(overrides)
+        self.out_root = output_root(self.root, profile, self.overrides)
+        self.paths = Paths(self.out_root, pipeline.slug)
         self.dvc = DvcSync(self.root, canonical=is_canonical(profile, self.overrides))
         self.force = force
         self.summary: dict = {}
         self._ran: list[str] = []
+
+    def _at(self, declared: str) -> Path:
+        """A declared path of this run: outputs under its output root, the committed stability file in the project."""
+        return self.pipeline.resolve(self.root if declared.startswith("stability/") else self.out_root, declared)
 
     @property
     def title(self) -> str:
@@ -229,14 +264,21 @@ class PipelineRun:
         limit_threads()
         self.tracker = Tracker(uri, slug, artifact_root=self.root / "mlartifacts")
         commit, dirty = git_state(self.root)
+        outputs = str(self.out_root.relative_to(self.root)) if self.out_root != self.root else "."
         self.base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": self.profile,
-                          "prefect_flow_run_id": "none", **self.extra_tags}
+                          "prefect_flow_run_id": "none", "outputs": outputs, **self.extra_tags}
+        if self.out_root != self.root:
+            print(f"[{slug}] not the project's own params (profile {self.profile}"
+                  f"{', overrides' if outputs != f'runs/{self.profile}' else ''}): outputs go to {outputs}/data/{slug} "
+                  f"and {outputs}/reports/{slug}; the DVC-tracked data/ and reports/ are untouched",
+                  file=sys.stderr, flush=True)
         self.parent = self.tracker.start_run(self.title, {**self.base_tags, "step": ",".join(self.selected),
                                                     "dvc_stage": os.environ.get("DVC_STAGE", "none")})
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
         self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
         self.summary = {"slug": slug, "profile": self.profile, "steps": self.selected, "run_id": self.parent.run_id,
-                        "tracking_uri": uri, "reports": str(self.paths.reports), "seconds": {}, "up_to_date": [],
+                        "tracking_uri": uri, "reports": str(self.paths.reports), "output_root": str(self.out_root),
+                        "seconds": {}, "up_to_date": [],
                         "dvc_recorded": self.dvc.enabled}
         return self
 
@@ -251,10 +293,10 @@ class PipelineRun:
             print(f"[{self.pipeline.slug} {step.name}] up to date with dvc.lock (same code, params and inputs): "
                   "skipped — `--force` reruns it", file=sys.stderr, flush=True)
             return
-        inputs = {n: self.pipeline.resolve(self.root, p) for n, p in step.reads.items()}
+        inputs = {n: self._at(p) for n, p in step.reads.items()}
         self._require(step, inputs)
         inputs.update({n: path for n, p in step.optional_reads.items()
-                       if (path := self.pipeline.resolve(self.root, p)).exists()})
+                       if (path := self._at(p)).exists()})
         stage = self.paths.data / ".staging" / f"{step.name}-{os.getpid()}"
         shutil.rmtree(stage, ignore_errors=True)
         outputs = {n: resolve_path(stage, self.pipeline.slug, p) for n, p in step.outputs.items()}
@@ -264,7 +306,8 @@ class PipelineRun:
                                                    "dvc_stage": f"{self.pipeline.slug}-{step.name}"},
                                        parent=self.parent)
         ctx = StepContext(self.pipeline.slug, step.name, self.profile, self.cfg.params, self.cfg.runtime,
-                          self.paths, self.cfg.params.seed, child, self.make_executor(self.cfg), inputs, outputs)
+                          self.paths, self.cfg.params.seed, child, self.make_executor(self.cfg), inputs, outputs,
+                          plots={pl.name: pl for pl in step.plots})
         start = time.perf_counter()
 
         def thunk() -> None:
@@ -310,13 +353,18 @@ class PipelineRun:
             return
         shown = ", ".join(str(p.relative_to(self.root)) for _, p in missing)
         producer = self.pipeline.producer(step.reads[missing[0][0]])
-        raise MissingInputError(f"missing upstream output: {shown}",
-                                f"run `paperflows run {self.pipeline.slug} --step {producer}` "
-                                f"(or `dvc repro {self.pipeline.slug}-{producer}`) first")
+        if self.out_root == self.root:
+            fix = (f"run `paperflows run {self.pipeline.slug} --step {producer}` "
+                   f"(or `dvc repro {self.pipeline.slug}-{producer}`) first")
+        else:  # the same profile and overrides write the same folder
+            same = "".join(f" --set {o}" for o in self.overrides)
+            fix = (f"run `paperflows run {self.pipeline.slug} --profile {self.profile} --step {producer}{same}` "
+                   "first")
+        raise MissingInputError(f"missing upstream output: {shown}", fix)
 
     def _publish(self, step: Step, stage: Path) -> None:
         """Move every staged output into place; a declared output the step did not write is a bug."""
-        pairs = [(resolve_path(stage, self.pipeline.slug, p), self.pipeline.resolve(self.root, p), p)
+        pairs = [(resolve_path(stage, self.pipeline.slug, p), self._at(p), p)
                  for p in step.outputs.values()]
         absent = [decl for src, _, decl in pairs if not src.exists()]
         if absent:
@@ -339,11 +387,11 @@ class PipelineRun:
             for item in sorted(self.paths.reports.iterdir()):  # not DVC's .gitignore
                 if not item.name.startswith("."):
                     self.parent.log_artifact(item, f"report/{item.name}" if item.is_dir() else "report")
-            claims = self.pipeline.resolve(self.root, REPORT_WRITES["claims"])
+            claims = self._at(REPORT_WRITES["claims"])
             if claims.exists():  # the verdict counts on the parent run, comparable across runs
                 self.parent.log_metrics(count_metrics(read_claims(claims)))
         for name in step.artifacts:
-            path = self.pipeline.resolve(self.root, step.outputs[name])
+            path = self._at(step.outputs[name])
             if path.exists():
                 self.parent.log_artifact(path, "data")
 
@@ -352,11 +400,6 @@ class PipelineRun:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = self._exported_uri
-
-
-def is_canonical(profile: str, overrides: Iterable[str]) -> bool:
-    """A run with the project's own params: what its DVC stages record (execution knobs aside)."""
-    return profile == "default" and all(o.split(".", 1)[0] in ("runtime", "tracking") for o in overrides)
 
 
 def _is_dir_decl(declared: str) -> bool:

@@ -87,7 +87,7 @@ class PrefectRun(PipelineRun):
     def step(self, step: Step) -> None:
         super().step(step)
         if step.metrics and step.name in self.selected:  # the report step
-            publish_report(self.pipeline.slug, self.pipeline.resolve(self.root, REPORT_WRITES["report_md"]))
+            publish_report(self.pipeline.slug, self._at(REPORT_WRITES["report_md"]))
 
 
 def publish_report(slug: str, report_md: Path) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from components.core.claims import Claim, count_metrics, write_claims, write_metrics
-from components.core.io import write_bytes, write_text
+from components.core.claims import Claim, count_metrics, verdict_counts, write_claims, write_metrics
+from components.core.io import atomic_path, write_bytes, write_text
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -143,7 +143,28 @@ def write_outputs(ctx, report: "Report", claims: list[Claim], metrics: dict[str,
     write_metrics(ctx.outputs["headline"], top)
     if ctx.run is not None:
         ctx.run.log_metrics(metrics)
+    if hasattr(ctx, "log"):  # one summary line, the same for every paper
+        main = [c for c in claims if c.kind == "claim"]
+        totals = ", ".join(f"{n} {v}" for v, n in verdict_counts(main).items())
+        ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in main)
+                + f" — {totals}; {len(claims) - len(main)} checks/context")
     return claims
+
+
+def write_plot(ctx, name: str, rows: list[dict]) -> None:
+    """The data of plot ``name`` (declared on the report step: ``Step.report(..., plots=(Plot(...),))``) as CSV,
+    one row per point in drawing order; the plot's x and y columns must be present."""
+    import pandas as pd
+
+    plot = ctx.plots.get(name)
+    if plot is None:
+        raise ValueError(f"{ctx.slug}: plot {name!r} is not declared on the report step")
+    frame = pd.DataFrame(rows)
+    missing = [c for c in (plot.x, plot.y) if c not in frame.columns]
+    if missing or frame.empty:
+        raise ValueError(f"{ctx.slug}: plot {name!r} has no rows or lacks columns {missing}")
+    with atomic_path(ctx.outputs[plot.output]) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def page(title: str, body: str) -> str:

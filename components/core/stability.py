@@ -23,6 +23,7 @@ from pathlib import Path
 from components.core.claims import Claim, read_claims
 from components.core.errors import MissingInputError, UserError
 from components.core.io import read_json, write_json
+from components.core.paths import output_root
 
 PERTURBATIONS = {
     "seeds": "a disjoint block of seeds (seed + 1000)",
@@ -94,29 +95,33 @@ def run_check(root: Path, slug: str, profile: str, perturbation: str, seed: int,
     """
     if perturbation not in PERTURBATIONS:
         raise UserError(f"unknown perturbation {perturbation!r}", f"use one of: {', '.join(PERTURBATIONS)}")
-    data = root / "data" / slug
+    out = output_root(root, profile, ())
+    data = out / "data" / slug
+    shown = data.relative_to(root)
     if not any(data.glob("*")):
-        raise MissingInputError(f"no outputs under data/{slug} to compare with",
+        raise MissingInputError(f"no outputs under {shown} to compare with",
                                 f"run `paperflows run {slug} --profile {profile}` first")
     profile_seen = {read_json(p)["profile"] for p in (data / ".runs").glob("*.json")} if (data / ".runs").exists() else set()
     if profile_seen and profile_seen != {profile}:
-        raise UserError(f"data/{slug} was made with profile {sorted(profile_seen)}, not {profile!r}",
+        raise UserError(f"{shown} was made with profile {sorted(profile_seen)}, not {profile!r}",
                         f"run `paperflows run {slug} --profile {profile}` first, or pass --profile")
     scratch = Path(tempfile.mkdtemp(prefix=f"paperflows-stability-{slug}-"))
     try:
         base_root = _copy_project(root, scratch / "baseline")
-        shutil.copytree(data, base_root / "data" / slug, ignore=shutil.ignore_patterns(".staging"))
+        base_out = output_root(base_root, profile, ())
+        shutil.copytree(data, base_out / "data" / slug, ignore=shutil.ignore_patterns(".staging"))
         _cli(base_root, ["run", slug, "--profile", profile, "--step", "report"], {})
-        baseline = read_claims(base_root / "reports" / slug / "claims.json")
+        baseline = read_claims(base_out / "reports" / slug / "claims.json")
 
         other_root = _copy_project(root, scratch / "perturbed")
-        args, env = ["run", slug, "--profile", profile], {}
+        args, env, overrides = ["run", slug, "--profile", profile], {}, []
         if perturbation == "seeds":
-            args += ["--set", f"{slug}.seed={seed + SEED_OFFSET}"]
+            overrides = [f"{slug}.seed={seed + SEED_OFFSET}"]
+            args += ["--set", overrides[0]]
         else:
             env["PAPERFLOWS_THREADS"] = "2"
         _cli(other_root, args, env)
-        perturbed = read_claims(other_root / "reports" / slug / "claims.json")
+        perturbed = read_claims(output_root(other_root, profile, overrides) / "reports" / slug / "claims.json")
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from components.core.io import write_json, write_text
 from components.grammar import evaluation
 from components.grammar.jsonl import load_jsonl
 from components.grammar.rag import SystemJob, run_systems
-from components.grammar.retrievers import DenseRetriever, rank
+from components.grammar.retrievers import DenseRetriever, load_retriever, rank
 
 LLM_CACHE = "llm_cache"  # under data/grammar/: LLM replies kept across runs (not a declared output)
 COSTLY_READERS = {"learned": 4.0, "llm": 8.0}  # relative cost of a system by reader (rule readers: 1)
@@ -36,7 +35,7 @@ def retrieve_all(prepared: Path, train_dir: Path, retrievers: list[str], attribu
             qemb = np.load(idx / "dense_queries.npy")
             retriever = DenseRetriever(np.load(idx / "dense_docs.npy"), dict(zip(qtexts, qemb)))
         else:
-            retriever = pickle.loads((train_dir / "indexes" / f"{name}.pkl").read_bytes())
+            retriever = load_retriever(name, train_dir / "indexes")
         ranked = rank(retriever.scores(queries), doc_ids, depth)
         write_json(out / f"{name}.json", {e["example_id"]: r for e, r in zip(examples, ranked)})
         ok = [r[0][0] in e["true_doc_ids"] for e, r in zip(examples, ranked) if e["true_doc_ids"][0] in doc_ids]

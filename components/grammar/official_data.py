@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.core.errors import DataValidationError
+from components.grammar.sqlsafe import check_template, database_schema
 
 SOURCES = ("spider", "spider_closed", "aurp")
 TEMPLATES = "SQLTemplateGenerator/sql_templates_with_ids.json"
@@ -169,6 +170,12 @@ def load_official(source: str, data_dir: Path, attributes: tuple[str, ...] = ("s
         raise DataValidationError(f"grammar.paper.data_dir {data_dir} does not exist",
                                   "set it to the repository's benchmarks/<source>/ folder")
     templates = load_templates(data_dir / TEMPLATES)
+    sqlite = open_sqlite(data_dir)
+    if sqlite:  # the user's templates are checked against the user's database before anything runs them
+        with closing(sqlite3.connect(f"file:{sqlite}?mode=ro", uri=True)) as con:
+            schema = database_schema(con)
+        for t in templates:
+            check_template(t["sql"], schema, f"{data_dir / TEMPLATES} {t['id']}")
     examples = [e for a in attributes for e in load_examples(data_dir / QA.format(attr=a), a, templates)]
     by_attr = {a: [e["group_id"] for e in examples if e["attribute"] == a and e["variant_idx"] == 0] for a in attributes}
     if len({tuple(v) for v in by_attr.values()}) > 1:
@@ -177,4 +184,4 @@ def load_official(source: str, data_dir: Path, attributes: tuple[str, ...] = ("s
     documents = load_documents(data_dir / DOCUMENTS)
     keys = {d["key"] for d in documents}
     unresolved = sorted({t for e in examples for t in e["true_doc_ids"] if t not in keys})
-    return OfficialData(source, templates, examples, documents, open_sqlite(data_dir), unresolved)
+    return OfficialData(source, templates, examples, documents, sqlite, unresolved)

@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.grammar import steps
 from components.grammar.params import GrammarParams
 
@@ -43,6 +43,9 @@ report = Step.report(
             "queries.long_style",
             "defects.missing_docs.table", "retrieval.retrievers", "retrieval.top_k", "evaluate.readers",
             "evaluate.bootstrap", "evaluate.baseline_groups", "reader.epochs", "reader.lr"),
+    plots=(Plot("accuracy_by_system", x="accuracy", y="system", template="bar_horizontal",
+                title="grammar: accuracy of each RAG system on short and long queries (balanced sets)",
+                x_label="accuracy", y_label="system · query attribute"),),
 )
 
 PIPELINE = Pipeline(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from components.core.seeding import derive_seed
 from components.grammar.schema import ident
+from components.grammar.sqlsafe import check_template, database_schema
 from components.grammar.templates import SqlTemplate
 
 LEFTOVER = re.compile(r"\[[a-z_]+\.[a-z_]+\]|\{[a-z_]+\}")
@@ -57,7 +58,11 @@ def populate(db_path: Path, templates: list[SqlTemplate], texts: dict[str, dict[
     examples: list[dict] = []
     log: dict[str, dict] = {}
     with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as con:
+        schema = database_schema(con)
         for t in templates:
+            for sql in (t.sql, t.sql_with_ids):
+                if sql:
+                    check_template(sql, schema, f"template {t.id} ({t.attribute})")
             for attr in texts:
                 check_text_templates(t, texts[attr][t.id], k)
             domains = [_distinct(con, ref) for ref in t.placeholders]

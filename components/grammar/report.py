@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 from components.grammar.claims import Inputs, all_claims
 from components.grammar.evaluation import MODULES
 
@@ -82,15 +82,19 @@ def build_report(ctx) -> None:
     optional_sections(rep, read_json(ctx.inputs["llm_arm"]), read_json(ctx.inputs["interop"]))
     rep.heading("Deviations from the spec")
     rep.text("\n".join(f"- {d}" for d in deviations(p)))
-    claims = write_outputs(ctx, rep, claims, flat_metrics(metrics, claim_values))
+    write_plot(ctx, "accuracy_by_system", [
+        {"system": f"{r['system']} · {r['attribute']}", "accuracy": r["accuracy"], "robustness": r["robustness"],
+         "accuracy_lo": r["accuracy_lo"], "accuracy_hi": r["accuracy_hi"]}
+        for _, r in bal.sort_values(["attribute", "system"]).iterrows()])
+    flat = flat_metrics(metrics, claim_values)
+    claims = write_outputs(ctx, rep, claims, flat,
+                           headline=[f"claim.{k}" for k in CLAIM_NUMBERS.values() if f"claim.{k}" in flat])
     counted = [c for c in claims if c.kind == "claim"]
     if ctx.run:
         ctx.run.log_metrics({f"claim_{cid}_observed": claim_values[key] for cid, key in CLAIM_NUMBERS.items()
                              if key in claim_values})
         ctx.run.set_tags({f"verdict_{c.id}": c.verdict for c in claims})
         ctx.run.log_metrics({"n_reproduced": sum(c.verdict == "reproduced" for c in counted)})
-    ctx.log(f"{sum(c.verdict == 'reproduced' for c in counted)}/{len(counted)} claims reproduced "
-            f"({len(claims) - len(counted)} checks/context rows not counted)")
 
 
 def deviations(p) -> list[str]:

@@ -1,14 +1,18 @@
 """Retrievers (spec §5.2): keyword overlap, TF-IDF, BM25 (rank-bm25), dense MiniLM; top-k, ties by doc order.
 
-Each exposes ``fit(texts)`` and ``scores(queries) -> (n_queries, n_docs)``; ranking is shared.
+Each exposes ``fit(texts)`` and ``scores(queries) -> (n_queries, n_docs)``; ranking is shared. The sparse ones
+are stored as arrays (``save_retriever`` / ``load_retriever``), never pickled.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import numpy as np
+
+from components.core.io import atomic_path, read_json, write_json
 
 TOKEN = re.compile(r"\w+")
 
@@ -23,11 +27,23 @@ class KeywordRetriever:
     name = "keyword"
 
     def fit(self, texts: list[str]) -> "KeywordRetriever":
-        self.doc_sets = [set(tokens(t)) for t in texts]
+        doc_sets = [set(tokens(t)) for t in texts]
+        self.vocab = sorted(set().union(*doc_sets))
+        self.docs = _binary(doc_sets, {t: i for i, t in enumerate(self.vocab)})
         return self
 
     def scores(self, queries: list[str]) -> np.ndarray:
-        return np.array([[len(set(tokens(q)) & d) for d in self.doc_sets] for q in queries], dtype=float)
+        index = {t: i for i, t in enumerate(self.vocab)}
+        return (_binary([set(tokens(q)) for q in queries], index) @ self.docs.T).toarray().astype(float)
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        return _csr_arrays(self.docs), {"vocab": self.vocab}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict) -> "KeywordRetriever":
+        self = cls()
+        self.vocab, self.docs = list(meta["vocab"]), _csr(arrays)
+        return self
 
 
 class TfidfRetriever:
@@ -37,14 +53,32 @@ class TfidfRetriever:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vectorizer = TfidfVectorizer(token_pattern=r"\w+", lowercase=True)
-        self.matrix = self.vectorizer.fit_transform(texts)
+        self.matrix = self.vectorizer.fit_transform(texts).tocsr()
         return self
 
     def scores(self, queries: list[str]) -> np.ndarray:
         return (self.vectorizer.transform(queries) @ self.matrix.T).toarray()
 
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        vocab = self.vectorizer.get_feature_names_out().tolist()
+        return {**_csr_arrays(self.matrix), "idf": self.vectorizer.idf_}, {"vocab": vocab}
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict) -> "TfidfRetriever":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self = cls()
+        self.vectorizer = TfidfVectorizer(token_pattern=r"\w+", lowercase=True,
+                                          vocabulary={t: i for i, t in enumerate(meta["vocab"])})
+        self.vectorizer.idf_ = arrays["idf"]  # sklearn's own setter: transform() is then the fitted one's
+        self.matrix = _csr(arrays)
+        return self
+
 
 class BM25Retriever:
+    """Okapi BM25 fitted by rank-bm25; stored as its statistics (term frequencies, lengths, idf), and scored
+    with rank-bm25's own formula in its own order of operations, so the scores are bit-identical."""
+
     name = "bm25"
 
     def __init__(self, k1: float = 1.5, b: float = 0.75):
@@ -52,12 +86,83 @@ class BM25Retriever:
 
     def fit(self, texts: list[str]) -> "BM25Retriever":
         from rank_bm25 import BM25Okapi
+        from scipy import sparse
 
-        self.bm25 = BM25Okapi([tokens(t) for t in texts], k1=self.k1, b=self.b)
+        bm25 = BM25Okapi([tokens(t) for t in texts], k1=self.k1, b=self.b)
+        self.vocab = sorted(bm25.idf)
+        index = {t: i for i, t in enumerate(self.vocab)}
+        rows, cols, counts = [], [], []
+        for d, freqs in enumerate(bm25.doc_freqs):
+            for term, count in freqs.items():
+                rows.append(d), cols.append(index[term]), counts.append(count)
+        self.tf = sparse.csr_matrix((np.asarray(counts, dtype=np.int64), (rows, cols)),
+                                    shape=(len(texts), len(self.vocab)))
+        self.doc_len = np.asarray(bm25.doc_len, dtype=np.int64)
+        self.idf = np.asarray([bm25.idf[t] for t in self.vocab], dtype=float)
+        self.avgdl = float(bm25.avgdl)
         return self
 
     def scores(self, queries: list[str]) -> np.ndarray:
-        return np.array([self.bm25.get_scores(tokens(q)) for q in queries], dtype=float)
+        index, by_term = {t: i for i, t in enumerate(self.vocab)}, self.tf.tocsc()
+        zeros = np.zeros(self.tf.shape[0], dtype=np.int64)
+        out = np.zeros((len(queries), self.tf.shape[0]))
+        for i, query in enumerate(queries):
+            for term in tokens(query):
+                j = index.get(term)
+                q_freq = zeros if j is None else by_term[:, j].toarray().ravel()
+                idf = 0 if j is None else (self.idf[j] or 0)
+                out[i] += idf * (q_freq * (self.k1 + 1) /
+                                 (q_freq + self.k1 * (1 - self.b + self.b * self.doc_len / self.avgdl)))
+        return out
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        return ({**_csr_arrays(self.tf), "doc_len": self.doc_len, "idf": self.idf},
+                {"vocab": self.vocab, "k1": self.k1, "b": self.b, "avgdl": self.avgdl})
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict) -> "BM25Retriever":
+        self = cls(meta["k1"], meta["b"])
+        self.vocab, self.avgdl, self.tf = list(meta["vocab"]), float(meta["avgdl"]), _csr(arrays)
+        self.doc_len, self.idf = arrays["doc_len"], arrays["idf"]
+        return self
+
+
+SPARSE = {"keyword": KeywordRetriever, "tfidf": TfidfRetriever, "bm25": BM25Retriever}
+
+
+def save_retriever(retriever, folder: Path) -> None:
+    """A fitted sparse retriever as data: ``<name>.npz`` (arrays, no objects) + ``<name>.json`` (vocabulary,
+    scalars) — never a pickle, so an index pulled from a shared DVC remote cannot run code."""
+    arrays, meta = retriever.state()
+    with atomic_path(folder / f"{retriever.name}.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    write_json(folder / f"{retriever.name}.json", meta)
+
+
+def load_retriever(name: str, folder: Path):
+    with np.load(folder / f"{name}.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return SPARSE[name].from_state(arrays, read_json(folder / f"{name}.json"))
+
+
+def _binary(token_sets: list[set[str]], index: dict[str, int]):
+    from scipy import sparse
+
+    rows = [i for i, s in enumerate(token_sets) for t in s if t in index]
+    cols = [index[t] for s in token_sets for t in s if t in index]
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(len(token_sets), len(index)))
+
+
+def _csr_arrays(m) -> dict[str, np.ndarray]:
+    m = m.tocsr()
+    return {"data": m.data, "indices": m.indices, "indptr": m.indptr, "shape": np.asarray(m.shape)}
+
+
+def _csr(arrays: dict[str, np.ndarray]):
+    from scipy import sparse
+
+    return sparse.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
 
 
 def minilm():
@@ -103,8 +208,7 @@ class DenseRetriever:
 
 
 def make_retriever(name: str, k1: float = 1.5, b: float = 0.75):
-    return {"keyword": KeywordRetriever, "tfidf": TfidfRetriever,
-            "bm25": lambda: BM25Retriever(k1, b)}[name]()
+    return BM25Retriever(k1, b) if name == "bm25" else SPARSE[name]()
 
 
 def rank(scores: np.ndarray, doc_ids: list[str], k: int) -> list[list[tuple[str, float]]]:

@@ -1,10 +1,9 @@
 """The train step's two jobs, run side by side: (i) reader (b) with Lightning, (ii) retrieval indexes
-(keyword, TF-IDF, BM25 pickles; MiniLM document and query embeddings)."""
+(keyword, TF-IDF, BM25 statistics as npz + JSON; MiniLM document and query embeddings)."""
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +82,7 @@ def span_f1(pred: str, gold: str) -> float:
 def build_indexes(job: dict) -> dict:
     import time
 
-    from components.grammar.retrievers import encode, make_retriever, minilm
+    from components.grammar.retrievers import encode, make_retriever, minilm, save_retriever
 
     start = time.perf_counter()
     prepared, out = Path(job["prepared"]), Path(job["out"]) / "indexes"
@@ -93,9 +92,7 @@ def build_indexes(job: dict) -> dict:
     for name in job["retrievers"]:
         if name == "dense":
             continue
-        retriever = make_retriever(name, job["bm25_k1"], job["bm25_b"]).fit(texts)
-        with atomic_path(out / f"{name}.pkl") as tmp:
-            tmp.write_bytes(pickle.dumps(retriever))
+        save_retriever(make_retriever(name, job["bm25_k1"], job["bm25_b"]).fit(texts), out)
         made[name] = 1
     if "dense" in job["retrievers"]:
         queries = sorted({e["query"] for a in job["attributes"] for e in load_jsonl(prepared / f"qa_{a}_balanced.jsonl")})

@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.mi_generalization import steps
 from components.mi_generalization.params import MiGeneralizationParams
 
@@ -31,6 +31,9 @@ report = Step.report(
     steps.report,
     reads={"models": "data/models", "runs": "data/evaluate/runs.csv", "summary": "data/evaluate/summary.json"},
     params=("seed",),
+    plots=(Plot("bound_vs_gap", x="gap_01", y="b_xr", template="scatter",
+                title="mi_generalization: Xu–Raginsky plug-in bound vs the observed 0-1 gap, per E2 run",
+                x_label="observed generalisation gap (0-1 loss, i.i.d. test)", y_label="B_XR"),),
 )
 
 PIPELINE = Pipeline(

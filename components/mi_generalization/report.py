@@ -9,7 +9,7 @@ import pandas as pd
 
 from components.core.claims import Claim
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 
 CLAIM_KEYS = ("id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note")
 LAYERS = (("t1", "T1"), ("t2", "T2"), ("yhat", "Ŷ"))
@@ -30,6 +30,11 @@ DEVIATIONS = [
     "**E4 (default)**: scikit-learn's digits (64→96→32→10) stands in for MNIST/Fashion-MNIST, so M5 is reported, "
     "not judged.",
 ]
+
+
+HEADLINE = ("networks", *(f"e2.{kind}.{col}" for kind in ("incoherence", "cmi") for col in ("bound_mean", "b_xr_mean",
+                                                                                               "gap_01_mean", "ratio")),
+            "e1.i_xt_t1_mean", "e1.i_yt_yhat_mean")  # bounds vs the observed gap (M1–M3), E1's MI (M4–M5)
 
 
 def build_report(ctx) -> None:
@@ -81,8 +86,10 @@ def build_report(ctx) -> None:
         rep.text(text)
     metrics = {k: v for k, v in summary["aggregates"].items() if isinstance(v, (int, float)) and math.isfinite(v)}
     metrics["networks"] = float(len(table))
-    claims = write_outputs(ctx, rep, claims, metrics)
-    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims))
+    e2_runs = e2[["tag", "kind", "var", "optimizer", "run", "gap_01", "b_xr", "bound"]] if len(e2) else pd.DataFrame(
+        [{"tag": "none", "gap_01": float("nan"), "b_xr": float("nan")}])
+    write_plot(ctx, "bound_vs_gap", e2_runs.to_dict("records"))
+    claims = write_outputs(ctx, rep, claims, metrics, headline=[k for k in HEADLINE if k in metrics])
 
 
 def _bound_sections(rep: Report, e2: pd.DataFrame, summary: dict) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from components.core.errors import UserError
+from components.core.safeload import load_npz_objects
 from components.core.seeding import derive_seed
 
 W = 5  # window length (frames) of input and target
@@ -221,8 +222,10 @@ def load_real(data_dir: str | None, dataset: str) -> tuple[Split, Split]:
     if not path.exists():
         raise UserError(f"{path} not found", "download and preprocess the data as in phd_utils (spec §4.2)")
     try:
-        with np.load(path, allow_pickle=True, encoding="bytes") as z:  # object arrays of (T, 18) trajectories
-            raw = {"train": list(z["train_data"]), "test": list(z["test_data"])}
+        z = load_npz_objects(path, encoding="bytes")  # object arrays of (T, 18) trajectories, no code run
+        raw = {"train": list(z["train_data"]), "test": list(z["test_data"])}
+    except UserError:
+        raise
     except Exception as exc:
         raise UserError(f"{path} is not a readable traj_data.npz ({type(exc).__name__}: {exc})",
                         "regenerate it with phd_utils' preprocessing") from None

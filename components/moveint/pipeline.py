@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.moveint import steps
 from components.moveint.params import MoveintParams
 
@@ -29,6 +29,9 @@ report = Step.report(
     steps.report,
     reads={"prepared": "data/prepared", "models": "data/models", "evaluate": "data/evaluate"},
     params=("train.models", "train.seeds"),
+    plots=(Plot("mse_by_model", x="mse_mean", y="model", template="bar_horizontal",
+                title="moveint: robot-trajectory MSE ×100 of each model (mean over actions and seeds)",
+                x_label="MSE ×100", y_label="model"),),
 )
 
 PIPELINE = Pipeline(

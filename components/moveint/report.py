@@ -8,7 +8,7 @@ import numpy as np
 
 from components.core.claims import mean_sd
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 
 ORDER = ("moveint_k3", "moveint_k3_noreg", "moveint_k1", "mild_like_label", "mild_like", "recurrent_lstm_label",
          "recurrent_lstm", "knn", "mean_window", "const_mean")
@@ -145,7 +145,9 @@ def build_report(ctx) -> None:
         rep.text(f"- {d}")
     metrics = {f"{m}.mse_mean": float(np.mean(v)) for m, v in mse.items()}
     metrics.update({f"{m}.usage_entropy_mean": float(np.mean(v)) for m, v in entropy.items()})
-    write_outputs(ctx, rep, claims, metrics)
+    write_plot(ctx, "mse_by_model", [{"model": m, "mse_mean": float(np.mean(v)), "mse_sd": float(np.std(v, ddof=1)) if len(v) > 1
+                                      else 0.0, "seeds": len(v)} for m, v in mse.items()])
+    write_outputs(ctx, rep, claims, metrics, headline=[k for k in metrics if k.endswith(".mse_mean")][:11])
 
 
 def _figures(rep: Report, ev, prepared, by: dict, models: list[str], actions: list[str]) -> None:

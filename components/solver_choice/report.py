@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-import pickle
+
+import numpy as np
 
 from components.core.claims import Claim
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 from components.solver_choice import claims as C
 from components.solver_choice.data import DATASETS
 from components.solver_choice.metrics import LANGS, SOLVER
@@ -40,7 +41,11 @@ def build(ctx, p) -> None:
     points = pd.read_csv(ev / "points.csv").to_dict("records")
     corr_json = read_json(ev / "correlations.json")
     harness = read_json(ev / "harness_compat.json")
-    reps = pickle.loads((ev / "bootstrap.pkl").read_bytes())["corr_reps"]
+    reps: dict[str, dict] = {}
+    with np.load(ev / "bootstrap.npz", allow_pickle=False) as z:
+        for key in z.files:
+            lang, acc = key.split(".", 1)
+            reps.setdefault(lang, {})[acc] = z[key]
     manifest = read_json(ctx.inputs["translators"] / "manifest.json")
     curves = {lang: r["curve"] for lang, r in manifest.get("languages", {}).items()}
     levels = corr_json["levels"]
@@ -79,7 +84,9 @@ def build(ctx, p) -> None:
         for a in ("acc_strict", "exe_acc"):
             if not math.isnan(v[a]["r"]):
                 metrics[f"r_{k}_{a}"] = v[a]["r"]
-    write_outputs(ctx, rep, claims, metrics)
+    write_plot(ctx, "accuracy_vs_exe_rate", [{k: pt[k] for k in ("translator", "lang", "dataset", "exe_rate", "acc_strict")}
+                                             for pt in points])
+    write_outputs(ctx, rep, claims, metrics, headline=sorted(metrics)[:11])
 
 
 def _figures(rep: Report, points: list[dict], levels: list[str]) -> None:

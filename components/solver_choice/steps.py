@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from components.core.errors import UserError
-from components.core.io import read_json, write_json
+from components.core.io import atomic_path, read_json, write_json
 from components.core.pipeline import StepContext
 from components.core.seeding import derive_seed
 from components.solver_choice.data import DATASETS, read_jsonl, write_jsonl
@@ -257,9 +257,9 @@ def evaluate(ctx: StepContext) -> None:
         "seconds": {"translate": t_translate, "execute": t_exec, "programs": len(tasks), "unique": len(cache)}})
     write_json(out / "harness_compat.json", h)
     write_json(out / "cache.json", cache)
-    import pickle
-
-    (out / "bootstrap.pkl").write_bytes(pickle.dumps({"corr_reps": {k: v["_reps"] for k, v in corr.items()}}))
+    with atomic_path(out / "bootstrap.npz") as tmp:  # replicate correlations per (language, accuracy): arrays only
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{f"{lang}.{acc}": reps for lang, v in corr.items() for acc, reps in v["_reps"].items()})
     if ctx.run:
         for pt in points:
             ctx.run.log_metrics({f"{pt['translator']}.{pt['lang']}.{pt['dataset']}.{m}": float(pt[m])

@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.soul import steps
 from components.soul.params import SoulParams
 
@@ -33,6 +33,9 @@ report = Step.report(
     reads={"eval_table": "data/eval.parquet", "eval": "data/eval", "influence": "data/influence_toy.json",
            "manifest": "data/corpus/manifest.json", "models": "data/models"},
     params=("model.n_layer", "model.n_embd", "train.retain_seeds", "unlearn.lr_mults"),
+    plots=(Plot("fq_mu_front", x="MU", y="log10_FQ_tofu", template="scatter",
+                title="soul: forget quality vs model utility, every unlearning run and the reference models",
+                x_label="model utility (MU)", y_label="log10 forget quality (TOFU KS p-value)"),),
 )
 
 PIPELINE = Pipeline(

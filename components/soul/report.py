@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 from components.soul.claims import build_claims
 
 OBJ_ORDER = ("ga", "graddiff", "npo", "po", "ga_kl", "po_kl")
@@ -208,8 +208,12 @@ def build_report(ctx) -> None:
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_log10fq"] = float(cfg["log10_FQ_tofu"])
         metrics[f"selected_{cfg['objective']}_{cfg['optimizer']}_mu"] = float(cfg["MU"])
     metrics = {k: v for k, v in metrics.items() if v == v and np.isfinite(v)}
-    claims = write_outputs(ctx, rep, claims, metrics)
-    ctx.log(" | ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
+    runs = frame[frame["kind"].isin(["unlearn", "original", "retain"])]
+    write_plot(ctx, "fq_mu_front", runs[["kind", "block", "objective", "optimizer", "seed", "MU", "log10_FQ_tofu"]]
+               .sort_values(["kind", "objective", "optimizer", "MU"]).to_dict("records"))
+    headline = ["mu_original", "fq_tofu_original", "retain_pairwise_fq_median", "n_unlearning_runs",
+                "time_ratio_so_fo", *[f"delta_area_fq_{o}_mean" for o in OBJ_ORDER]]
+    claims = write_outputs(ctx, rep, claims, metrics, headline=[k for k in headline if k in metrics][:11])
 
 
 def _gamma_grid(frame: pd.DataFrame, u) -> list[dict]:

@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.whyshift import steps
 from components.whyshift.grid import expand_grid
 from components.whyshift.params import WhyshiftParams
@@ -31,6 +31,9 @@ report = Step.report(
     steps.report,
     reads={"evaluate": "data/evaluate", "results": "data/train/results.parquet"},
     params=("data.source", "evaluate.disde.min_total"),
+    plots=(Plot("id_vs_ood", x="id_test_acc", y="ood_acc_main", template="scatter",
+                title="whyshift: ID-test vs main-target accuracy, every configuration of every setting",
+                x_label="ID-test accuracy", y_label="main-target accuracy"),),
 )
 
 PIPELINE = Pipeline(

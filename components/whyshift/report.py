@@ -7,10 +7,14 @@ import pandas as pd
 
 from components.core.index import step_records
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 from components.whyshift.claims import all_claims, method_mean_ranks, region_lift, split_settings
 
 LABEL_COLOURS = {"Y|X": "tab:red", "X": "tab:blue", "neither": "tab:gray"}
+
+
+HEADLINE = ("n_configs", "mean_abs_err_yx_pp", "mean_abs_err_total_pp", "calibration_pure_x_yx_frac",
+            "calibration_pure_yx_yx_frac", "mean_degradation_main_pp", "max_identity_error")
 
 
 def build_report(ctx) -> None:
@@ -105,8 +109,10 @@ def build_report(ctx) -> None:
     rep.text("Step runtimes (s): " + ", ".join(
         f"{k} {v['seconds']:.1f} ({v['profile']}" + (f", {v['reused']} results reused from shards" if v.get("reused")
                                                      else "") + ")" for k, v in records.items()))
-    claims = write_outputs(ctx, rep, claims, metrics)
-    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))
+    ok = results[results["status"] == "ok"]
+    write_plot(ctx, "id_vs_ood", ok[["setting_id", "family", "method", "id_test_acc", "ood_acc_main"]]
+               .sort_values(["setting_id", "id_test_acc"]).to_dict("records"))
+    claims = write_outputs(ctx, rep, claims, metrics, headline=[k for k in HEADLINE if k in metrics])
 
 
 def _by_setting(d: dict) -> dict:

@@ -1,5 +1,6 @@
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -130,3 +131,36 @@ def test_prefect_report_artifact_embeds_its_figures(tmp_path):
     assert "](figures/" not in md  # the UI could not load a relative path
     assert f"![curve](data:image/png;base64,{base64.b64encode(png).decode()})" in md
     assert "*the model's curve*" in md
+
+
+def test_a_declared_plot_is_written_as_csv_and_declared_to_dvc(tmp_path):
+    import csv
+    from types import SimpleNamespace
+
+    from components.core.dvcgen import stages
+    from components.core.pipeline import Pipeline, Plot, Step
+    from components.core.params import StrictModel
+    from components.core.reporting import write_plot
+
+    plot = Plot("curve", x="step", y="loss", title="loss per step")
+
+    def report(ctx):  # pragma: no cover - only declared
+        pass
+
+    step = Step.report(report, reads={}, plots=(plot,))
+    assert step.outputs["plot:curve"] == "reports/plots/curve.csv"
+    pipeline = Pipeline("p", "P", StrictModel, (step,))
+    stage = stages(pipeline, Path(__file__).resolve().parents[2])["p-report"]
+    assert stage["plots"] == [{"reports/p/plots/curve.csv": {"x": "step", "y": "loss", "title": "loss per step",
+                                                              "template": "linear", "x_label": "step",
+                                                              "y_label": "loss"}}]
+    assert "reports/p/plots/curve.csv" not in stage["outs"]  # a plot is declared once, under plots
+
+    ctx = SimpleNamespace(slug="p", plots={"curve": plot}, outputs={"plot:curve": tmp_path / "curve.csv"})
+    write_plot(ctx, "curve", [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.25}])
+    assert list(csv.DictReader((tmp_path / "curve.csv").open())) == [{"step": "1", "loss": "0.5"},
+                                                                     {"step": "2", "loss": "0.25"}]
+    with pytest.raises(ValueError, match="lacks columns \\['loss'\\]"):
+        write_plot(ctx, "curve", [{"step": 1}])
+    with pytest.raises(ValueError, match="not declared"):
+        write_plot(ctx, "other", [{"step": 1, "loss": 0.5}])

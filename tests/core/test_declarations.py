@@ -136,3 +136,15 @@ def test_a_step_declared_with_a_bare_string_for_its_params_is_refused():
 
     with pytest.raises(TypeError, match=r"\('seed',\)"):
         Step(step, params=("seed"))
+
+
+def test_runs_with_other_params_write_their_own_folder_and_never_the_dvc_outputs(tmp_path):
+    from components.core.paths import output_root
+
+    assert output_root(tmp_path, "default", []) == tmp_path  # the project's own params: the DVC-tracked outputs
+    assert output_root(tmp_path, "default", ["runtime.workers=1", "tracking.uri=http://x"]) == tmp_path
+    assert output_root(tmp_path, "smoke", ["runtime.workers=1"]) == tmp_path / "runs" / "smoke"
+    a = output_root(tmp_path, "default", ["whyshift.seed=3", "whyshift.data.rows.train=100"])
+    b = output_root(tmp_path, "default", ["whyshift.data.rows.train=100", "runtime.workers=1", "whyshift.seed=3"])
+    assert a == b and a.parent == tmp_path / "runs" and a.name.startswith("default-")  # one folder per params
+    assert output_root(tmp_path, "default", ["whyshift.seed=4"]) != a

@@ -16,7 +16,7 @@ def assert_user_error(proc, *needles):
 @pytest.mark.parametrize("args,needles", [
     (["run", "nosuchpaper"], ["unknown pipeline 'nosuchpaper'", "whyshift"]),
     (["run", "whyshift", "--step", "fit"], ["unknown step 'fit'", "prepare, train, evaluate, report"]),
-    (["run", "whyshift", "--profile", "huge"], ["unknown profile 'huge'", "smoke, default, paper"]),
+    (["run", "whyshift", "--profile", "huge"], ["unknown profile 'huge'", "smoke, default, full, paper"]),
     (["run", "whyshift", "--set", "whyshift.train.epochs=3"], ["whyshift.train.epochs: unknown key", "mlp_epochs"]),
     (["run", "whyshift", "--set", "whyshift.train.n_estimators=lots"], ["whyshift.train.n_estimators", "'lots'"]),
     (["frobnicate"], ["invalid choice"]),
@@ -29,8 +29,8 @@ def test_bad_usage_and_params(project, args, needles):
 
 def test_missing_upstream_output_names_the_step_to_run(project):
     proc = run_cli(["run", "whyshift", "--profile", "smoke", "--step", "train"], project)
-    assert_user_error(proc, "missing upstream output: data/whyshift/prepared",
-                      "paperflows run whyshift --step prepare")
+    assert_user_error(proc, "missing upstream output: runs/smoke/data/whyshift/prepared",
+                      "paperflows run whyshift --profile smoke --step prepare")
 
 
 def test_unreachable_mlflow_server(project):

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from helpers import BIN, copy_project, free_port, run_cli
+from helpers import BIN, SMOKE_OUTPUTS, copy_project, free_port, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ SMALL_BATCHES = ["--set", "runtime.batch_size=1"]
 
 
 def results(root):
-    return pd.read_parquet(root / "data/whyshift/train/results.parquet").set_index("config_id").sort_index()
+    return pd.read_parquet(root / SMOKE_OUTPUTS / "data/whyshift/train/results.parquet").set_index("config_id").sort_index()
 
 
 def prepared(tmp_path, name):
@@ -74,7 +74,7 @@ def test_dask_cluster_gives_the_local_results(tmp_path, local_run):
 
 def test_killed_run_resumes_without_losing_or_duplicating_rows(tmp_path, local_run):
     root = prepared(tmp_path, "p")
-    shards = root / "data/whyshift/train/shards"
+    shards = root / SMOKE_OUTPUTS / "data/whyshift/train/shards"
     cmd = [str(BIN / "paperflows"), "run", "whyshift", "--profile", "smoke", "--step", "train", *SMALL_BATCHES]
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

@@ -3,6 +3,7 @@ and `dvc repro` in a temporary git repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import BIN, REPO, copy_project, free_port, run_cli
+from helpers import BIN, REPO, SMOKE_OUTPUTS, copy_project, free_port, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +107,8 @@ def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_
                 assert schema["properties"][field]["type"] == "array" and schema["properties"][field]["default"] == []
             flow_run = run_deployment("whyshift/whyshift", parameters={"profile": "smoke"}, timeout=600)
         assert flow_run.state.is_completed(), flow_run.state
-        assert (root / "reports/whyshift/claims.json").exists()
+        assert (root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").exists()  # a form run with other params:
+        assert not (root / "reports/whyshift").exists()  # its own folder, the DVC-tracked reports untouched
     finally:
         if serve is not None:
             stop(serve)
@@ -187,15 +189,24 @@ def test_default_run_records_its_stages_in_dvc_and_a_remote_round_trip_restores_
     assert "(recorded in dvc.lock)" in first.stdout
     whyshift = [f"whyshift-{s}" for s in ("prepare", "train", "evaluate", "report")]  # the other papers never ran
     assert "Data and pipelines are up to date" in sh(str(BIN / "dvc"), "status", *whyshift).stdout
+    metrics = json.loads(sh(str(BIN / "dvc"), "metrics", "show", "--json").stdout)
+    shown = next(iter(metrics.values()))["data"]["reports/whyshift/headline.json"]["data"]
+    assert 4 < len(shown) <= 15 and "claims_reproduced" in shown  # a table a person reads
+    plots = sh(str(BIN / "dvc"), "plots", "show", "--json", "reports/whyshift/plots/id_vs_ood.csv").stdout
+    assert "ood_acc_main" in plots and "id_test_acc" in plots  # rendered from the declared x/y
 
     again = run_cli(["run", "whyshift"], repo, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stderr.count("up to date with dvc.lock") == 4, again.stderr[-2000:]
     forced = run_cli(["run", "whyshift", "--step", "report", "--force"], repo, env=env)
     assert forced.returncode == 0 and "up to date with dvc.lock" not in forced.stderr
-    smoke = run_cli(["run", "whyshift", "--step", "report", "--set", "whyshift.seed=3"], repo, env=env)
-    assert smoke.returncode == 0 and "recorded in dvc.lock" not in smoke.stdout  # other params: DVC untouched
-    run_cli(["run", "whyshift", "--step", "report"], repo, env=env)  # the project's params again
+    before = (repo / "reports/whyshift/report.md").read_text()
+    other = run_cli(["run", "whyshift", "--set", "whyshift.seed=3"], repo, env=env)
+    assert other.returncode == 0 and "recorded in dvc.lock" not in other.stdout, other.stderr[-2000:]
+    out = re.search(r"outputs go to (runs/default-[0-9a-f]{8})/data/whyshift", other.stderr).group(1)
+    assert (repo / out / "reports/whyshift/claims.json").exists()  # other params: their own folder, as logged
+    assert (repo / "reports/whyshift/report.md").read_text() == before  # the project's results untouched
+    assert "Data and pipelines are up to date" in sh(str(BIN / "dvc"), "status", *whyshift).stdout
 
     report = (repo / "reports/whyshift/report.md").read_text()
     remote = tmp_path / "remote"

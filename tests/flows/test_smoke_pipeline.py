@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import copy_project, run_cli
+from helpers import SMOKE_OUTPUTS, copy_project, run_cli
 
 STEPS = ["prepare", "train", "evaluate", "report"]
 
@@ -28,7 +28,9 @@ def test_output_is_clean(smoke_run):
 
 def test_files_written(smoke_run):
     root, _ = smoke_run
-    rep = root / "reports" / "whyshift"
+    assert not (root / "reports" / "whyshift").exists() and not (root / "data").exists()  # DVC outs untouched
+    assert f"outputs go to {SMOKE_OUTPUTS}/data/whyshift" in smoke_run[1].stderr  # and the log says where
+    rep = root / SMOKE_OUTPUTS / "reports" / "whyshift"
     for name in ("report.md", "report.html", "claims.json", "metrics.json", "figures/degradation_vs_yx.png"):
         assert (rep / name).stat().st_size > 0, name
     claims = json.loads((rep / "claims.json").read_text())
@@ -46,10 +48,11 @@ def test_files_written(smoke_run):
         sum(c["kind"] != "claim" for c in claims)
     metrics = json.loads((rep / "metrics.json").read_text())
     assert metrics["n_configs"] == 24 and metrics["n_error"] == 0 and metrics["max_identity_error"] < 1e-9
-    assert (root / "reports" / "index.html").exists()
+    assert (root / SMOKE_OUTPUTS / "reports" / "index.html").exists()  # the run's own index
+    assert (rep / "plots" / "id_vs_ood.csv").stat().st_size > 0 and (rep / "headline.json").exists()
     import pandas as pd
 
-    results = pd.read_parquet(root / "data/whyshift/train/results.parquet")
+    results = pd.read_parquet(root / SMOKE_OUTPUTS / "data/whyshift/train/results.parquet")
     assert len(results) == 24 and results["config_id"].is_unique and (results["status"] == "ok").all()
     assert results["method"].nunique() == 24
     assert results[["id_val_acc", "id_test_acc", "ood_acc_main"]].notna().all().all()
@@ -70,7 +73,7 @@ def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
     for tags in [parent.data.tags] + [c.data.tags for c in children.values()]:
         for key in ("git_commit", "git_dirty", "profile", "step", "prefect_flow_run_id", "dvc_stage"):
             assert key in tags, key
-        assert tags["profile"] == "smoke"
+        assert tags["profile"] == "smoke" and tags["outputs"] == str(SMOKE_OUTPUTS)
         assert tags["prefect_flow_run_id"] not in ("", "none")  # ran under Prefect
     assert children["train"].data.tags["dvc_stage"] == "whyshift-train"
     assert parent.info.run_name == "whyshift · smoke"  # profile visible in the run list
@@ -102,13 +105,13 @@ def test_mlflow_runs_params_metrics_artifacts_and_tags(smoke_run):
 def read_claims(root):
     import json
 
-    return json.loads((root / "reports/whyshift/claims.json").read_text())
+    return json.loads((root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").read_text())
 
 
 def results_methods(root):
     import pandas as pd
 
-    return pd.read_parquet(root / "data/whyshift/train/results.parquet")["method"].tolist()
+    return pd.read_parquet(root / SMOKE_OUTPUTS / "data/whyshift/train/results.parquet")["method"].tolist()
 
 
 def test_failed_expectations_stop_the_run_and_keep_earlier_outputs(smoke_run, monkeypatch, capsys):
@@ -116,7 +119,7 @@ def test_failed_expectations_stop_the_run_and_keep_earlier_outputs(smoke_run, mo
     from flows.cli import main
 
     root, _ = smoke_run
-    prepared = root / "data/whyshift/prepared"
+    prepared = root / SMOKE_OUTPUTS / "data/whyshift/prepared"
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in prepared.rglob("*") if p.is_file()}
     original = whyshift_data.validation_frame
 

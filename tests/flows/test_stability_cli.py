@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import copy_project, run_cli
+from helpers import SMOKE_OUTPUTS, copy_project, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -18,12 +18,12 @@ def test_stability_check_records_verdicts_and_reaches_the_report(tmp_path):
     proc = run_cli(["stability", "whyshift", "--profile", "smoke", "--perturb", "seeds"], root)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((root / "stability/whyshift/verdicts.json").read_text())
-    ids = [c["id"] for c in json.loads((root / "reports/whyshift/claims.json").read_text()) if c["kind"] == "claim"]
+    ids = [c["id"] for c in json.loads((root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").read_text()) if c["kind"] == "claim"]
     assert [r["id"] for r in result["rows"]] == ids and result["perturbation_key"] == "seeds"
     assert run_cli(["run", "whyshift", "--profile", "smoke", "--step", "report"], root).returncode == 0
-    md = (root / "reports/whyshift/report.md").read_text()
+    md = (root / SMOKE_OUTPUTS / "reports/whyshift/report.md").read_text()
     assert "## Verdict stability" in md and "a disjoint block of seeds" in md
-    after = {c["id"]: c for c in json.loads((root / "reports/whyshift/claims.json").read_text())}
+    after = {c["id"]: c for c in json.loads((root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").read_text())}
     for row in result["rows"]:
         if row["flipped"]:
             assert after[row["id"]]["verdict"] == "inconclusive" and "unstable" in after[row["id"]]["observed"]

@@ -8,7 +8,7 @@ import pytest
 
 from flows import warm
 from flows.cli import QUIET_ENV
-from helpers import copy_project, run_cli
+from helpers import SMOKE_OUTPUTS, copy_project, run_cli
 
 
 def test_runs_reuse_one_daemon_and_keep_exit_codes_and_output(tmp_path):
@@ -21,7 +21,7 @@ def test_runs_reuse_one_daemon_and_keep_exit_codes_and_output(tmp_path):
     inode = sock.stat().st_ino
     ok = run_cli(["run", "whyshift", "--profile", "smoke", "--step", "prepare"], root, env)
     assert ok.returncode == 0, ok.stderr[-2000:]
-    assert "whyshift (smoke): prepare" in ok.stdout and (root / "data/whyshift/prepared/grid.parquet").exists()
+    assert "whyshift (smoke): prepare" in ok.stdout and (root / SMOKE_OUTPUTS / "data/whyshift/prepared/grid.parquet").exists()
     missing = run_cli(["run", "whyshift", "--profile", "smoke", "--step", "evaluate"], root, env)
     assert missing.returncode == 2 and "--step train" in missing.stderr
     assert sock.stat().st_ino == inode  # one daemon served all three

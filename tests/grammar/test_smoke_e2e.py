@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import SMOKE_OUTPUTS, copy_project, pipeline_runs, run_cli, run_smoke
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official_eval_results"  # judged, unjudged, LLM-only, older files
 AURP = Path(__file__).parent / "fixtures" / "official_layouts" / "aurp"
@@ -15,7 +15,7 @@ PREPARED = ["db.sqlite", "db_train.sqlite", "sql_templates.json", "sql_templates
             "text_templates_short.json", "text_templates_long.json", "qa_short_balanced.jsonl",
             "qa_short_unbalanced.jsonl", "qa_long_balanced.jsonl", "qa_long_unbalanced.jsonl", "documents.jsonl",
             "defects.json", "reader_train.jsonl", "llm_cache.json", "ge_validation.json"]
-TRAINED = ["reader_b.ckpt", "reader_b_vocab.json", "train_curve.csv", "indexes/keyword.pkl", "indexes/bm25.pkl"]
+TRAINED = ["reader_b.ckpt", "reader_b_vocab.json", "train_curve.csv", "indexes/keyword.npz", "indexes/keyword.json", "indexes/bm25.npz", "indexes/bm25.json"]
 EVALUATED = ["metrics.csv", "diagnosis.json", "reference_free.json", "retrieval_top1.json", "interop.json",
              "results/keyword+oracle/short_balanced.jsonl", "results/bm25+learned/long_unbalanced.jsonl"]
 
@@ -118,14 +118,15 @@ def test_missing_upstream_is_named(tmp_path):
 
 def test_corrupted_prepared_data_is_refused_and_outputs_survive(smoke_run, tmp_path):
     src, _ = smoke_run
-    root = copy_project(tmp_path / "project")
+    project = copy_project(tmp_path / "project")
+    root = project / SMOKE_OUTPUTS
     shutil.copytree(src / "data", root / "data")
     qa = root / "data/grammar/prepared/qa_short_balanced.jsonl"
     lines = qa.read_text().splitlines()
     qa.write_text("\n".join(lines[:5] + ['{"example_id": "broken"'] + lines[6:]) + "\n")
     ckpt = root / "data/grammar/train/reader_b.ckpt"
     before = ckpt.read_bytes()
-    proc = run_cli(["run", "grammar", "--profile", "smoke", "--step", "train"], root)
+    proc = run_cli(["run", "grammar", "--profile", "smoke", "--step", "train"], project)
     assert proc.returncode == 2 and "qa_short_balanced.jsonl line 6 is not valid JSON" in proc.stderr
     assert ckpt.read_bytes() == before
 

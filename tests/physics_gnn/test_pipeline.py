@@ -1,11 +1,13 @@
 """The smoke pipeline end to end through the real CLI, and this paper's bad inputs."""
 
 import json
+import shutil
 import sqlite3
 
 import pytest
 
-from helpers import copy_project, run_cli, run_smoke
+from components.core.paths import output_root
+from helpers import copy_project, project_of, run_cli, run_smoke
 
 
 def assert_user_error(proc, *needles):
@@ -73,7 +75,7 @@ def test_data_files_and_validation(smoke):
 
 def test_mlflow_nested_runs(smoke):
     root, _ = smoke
-    con = sqlite3.connect(root / "mlflow.db")
+    con = sqlite3.connect(project_of(root) / "mlflow.db")
     names = {r[0] for r in con.execute("select name from runs")}
     assert {"physics_gnn · smoke", "prepare", "train", "evaluate", "report"} <= names
     models = {"spring-LGNN-seed0", "spring-FGNN-seed0", "pendulum-LGNN-seed0", "pendulum-CLGNN-seed0"}
@@ -89,7 +91,7 @@ def test_mlflow_nested_runs(smoke):
     from mlflow import MlflowClient
 
     top = con.execute("select value from tags where run_uuid=? and key='mlflow.parentRunId'", (train_id,)).fetchone()[0]
-    logged = MlflowClient(f"sqlite:///{root}/mlflow.db").list_artifacts(top, "data")
+    logged = MlflowClient(f"sqlite:///{project_of(root)}/mlflow.db").list_artifacts(top, "data")
     assert "data/summary.csv" in {a.path for a in logged}  # the declared artifact of evaluate
 
 
@@ -124,7 +126,7 @@ def test_bad_params(tmp_path, override, needles):
 def test_missing_upstream(tmp_path):
     root = copy_project(tmp_path / "project")
     proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--step", "evaluate"], root)
-    assert_user_error(proc, "missing upstream output", "paperflows run physics_gnn --step prepare")
+    assert_user_error(proc, "missing upstream output", "paperflows run physics_gnn --profile smoke --step prepare")
 
 
 def test_rollout_dt_must_divide_the_stored_interval(tmp_path):
@@ -137,7 +139,10 @@ def test_failed_expectations_stop_prepare_and_keep_old_data(smoke):
     root, _ = smoke
     prepared = root / "data" / "physics_gnn" / "prepared" / "spring" / "train.npz"
     before = prepared.read_bytes()
+    overrides = ["physics_gnn.spring.dt=0.02", "physics_gnn.spring.stride=5"]
+    other = output_root(project_of(root), "smoke", overrides)  # where a run with these params writes
+    shutil.copytree(root / "data", other / "data")
     proc = run_cli(["run", "physics_gnn", "--profile", "smoke", "--step", "prepare",
-                    "--set", "physics_gnn.spring.dt=0.02", "--set", "physics_gnn.spring.stride=5"], root)
+                    "--set", overrides[0], "--set", overrides[1]], root)
     assert_user_error(proc, "physics_gnn-spring", "energy_drift_rel")
-    assert prepared.read_bytes() == before
+    assert (other / prepared.relative_to(root)).read_bytes() == before

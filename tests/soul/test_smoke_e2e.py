@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import SMOKE_OUTPUTS, copy_project, pipeline_runs, run_cli, run_smoke
 
 FINAL_KEYS = ("FQ_tofu", "FQ_tofu_mean_retain", "FQ_soulcode", "MU", "rouge_forget", "rouge_retain", "rouge_ra",
               "rouge_wf", "prob_retain", "TR_forget", "acc_bow_forget", "acc_slot_forget", "mia_auc_k20",
@@ -106,10 +106,11 @@ def test_tampered_corpus_rejected_and_nothing_written(smoke, tmp_path):
     import shutil
 
     src, _ = smoke
-    root = copy_project(tmp_path / "p")
+    project = copy_project(tmp_path / "p")
+    root = project / SMOKE_OUTPUTS
     shutil.copytree(src / "data" / "soul" / "corpus", root / "data" / "soul" / "corpus")
     forget = root / "data" / "soul" / "corpus" / "forget.jsonl"
     forget.write_text(forget.read_text()[:-200])  # a truncated split
-    proc = run_cli(["run", "soul", "--profile", "smoke", "--step", "train"], root)
+    proc = run_cli(["run", "soul", "--profile", "smoke", "--step", "train"], project)
     assert proc.returncode == 2 and "forget.jsonl" in proc.stderr and "--step prepare" in proc.stderr
     assert not (root / "data" / "soul" / "models").exists() and not (root / "data" / "soul" / "runs.csv").exists()

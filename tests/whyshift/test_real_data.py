@@ -459,16 +459,19 @@ def test_pipeline_runs_end_to_end_on_real_taxi_files(tmp_path):
     (root / "taxi").mkdir(parents=True)
     for i, city in enumerate(("nyc", "bog", "uio", "mex")):
         taxi_raw(city, n=400, seed=i).to_csv(root / "taxi" / f"{city}_clean.csv", index=False)
+    from components.core.paths import output_root
+
+    overrides = ["whyshift.data.source=real", f"whyshift.data.root={root}", "whyshift.data.settings=[10]"]
     project = copy_project(tmp_path / "project")
-    proc = run_cli(["run", "whyshift", "--profile", "smoke", "--set", "whyshift.data.source=real",
-                    "--set", f"whyshift.data.root={root}", "--set", "whyshift.data.settings=[10]"], project)
+    proc = run_cli(["run", "whyshift", "--profile", "smoke", *(a for o in overrides for a in ("--set", o))], project)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    disde = pd.read_parquet(project / "data/whyshift/evaluate/disde.parquet")
+    out = output_root(project, "smoke", overrides)  # other params: their own folder under runs/
+    disde = pd.read_parquet(out / "data/whyshift/evaluate/disde.parquet")
     assert disde["true_total"].isna().all() and disde["est_total"].notna().all()
-    assert not (project / "data/whyshift/prepared/settings/10/world.json").exists()
-    results = pd.read_parquet(project / "data/whyshift/train/results.parquet")
+    assert not (out / "data/whyshift/prepared/settings/10/world.json").exists()
+    results = pd.read_parquet(out / "data/whyshift/train/results.parquet")
     assert len(results) == 24 and (results["status"] == "ok").all() and (results["n_features"] == 7).all()
-    claims = {c["id"]: c for c in json.loads((project / "reports/whyshift/claims.json").read_text())}
+    claims = {c["id"]: c for c in json.loads((out / "reports/whyshift/claims.json").read_text())}
     assert claims["C2"]["verdict"] == "inconclusive" and claims["C8"]["verdict"] == "inconclusive"
     assert "synthetic" not in claims["C3"]["observed"]
 
