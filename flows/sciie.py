@@ -1,0 +1,27 @@
+"""Prefect flow ``sciie``: the pipeline's steps in order, each a task (declared in components/sciie/pipeline.py)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from components.core.prefect_adapter import PrefectRun
+from components.sciie.pipeline import PIPELINE, evaluate, prepare, report, train
+from flows.types import Profile, StepName
+
+
+@flow(name="sciie", description=PIPELINE.title, log_prints=False)
+def sciie(profile: Profile = "default", steps: list[StepName] = [],
+               overrides: list[str] = []) -> dict:
+    """Run the sciie pipeline.
+
+    Args:
+        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        steps: subset of steps to run, in pipeline order; empty = all four.
+        overrides: params overrides as `sciie.key.path=value` (e.g. `sciie.seed=1`).
+    """
+    with PrefectRun(PIPELINE, profile, steps, overrides) as run:
+        run.step(prepare)
+        run.step(train)
+        run.step(evaluate)
+        run.step(report)
+    return run.summary
