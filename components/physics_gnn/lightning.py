@@ -1,5 +1,10 @@
 """Lightning training of one registry model on one system's by-state split (spec §3.4 training):
-plain MSE on the model's target, Adam, NaN gradients zeroed and counted, element-wise ±clip.
+MSE on the model's target, Adam, NaN gradients zeroed and counted, element-wise ±clip.
+
+Target scaling (issue 14): the loss is the MSE of each target block divided by that block's training
+variance (the standardised target), and the model's outputs carry the blocks' standard deviations as a
+fixed scale (``PhysicsGNN.set_output_scale``) — so the networks learn O(1) outputs and the loss is the fit
+criterion's own quantity. The learning rate follows a cosine decay over the step cap (``lr_schedule``).
 
 Budget rule (issue 14), the same for every model: train until the pre-registered fit criterion holds on
 the validation split (checked every ``check_every`` optimizer steps) or until the step cap; never a
@@ -34,9 +39,12 @@ def predict_all(model, q: torch.Tensor, v: torch.Tensor, chunk: int = 1024) -> t
 
 class LitPhysics(pl.LightningModule):
     def __init__(self, model, lr: float, grad_clip: float, val=None, fit_nmse: float = 0.05,
-                 check_every: int = 25):
+                 check_every: int = 25, target_scale: torch.Tensor | None = None, max_steps: int | None = None,
+                 lr_schedule: str = "constant"):
         super().__init__()
         self.model, self.lr, self.grad_clip = model, lr, grad_clip
+        self.target_scale = target_scale  # per target column (None: the plain MSE of the code)
+        self.max_steps, self.lr_schedule = max_steps, lr_schedule
         self.val, self.fit_nmse, self.check_every = val, fit_nmse, check_every
         self.nan_steps = 0
         self.best_nmse = math.inf  # max over target blocks, at the kept checkpoint
@@ -48,7 +56,10 @@ class LitPhysics(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int):
         q, v, y = batch
-        loss = torch.mean((self.model.predict(q, v, create_graph=True) - y) ** 2)
+        err = self.model.predict(q, v, create_graph=True) - y
+        if self.target_scale is not None:
+            err = err / self.target_scale
+        loss = torch.mean(err ** 2)
         self._losses.append(float(loss.detach()))
         return loss
 
@@ -88,4 +99,18 @@ class LitPhysics(pl.LightningModule):
         return fit
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.lr)
+        opt = torch.optim.Adam(self.parameters(), lr=self.lr)
+        if self.lr_schedule == "constant" or not self.max_steps:
+            return opt
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.max_steps, eta_min=self.lr * 0.01)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def block_scales(y: torch.Tensor, dim: int) -> list[float]:
+    """Standard deviation of each target block (over samples, nodes and its ``dim`` columns)."""
+    return [float(y[..., k * dim:(k + 1) * dim].std()) for k in range(y.shape[-1] // dim)]
+
+
+def column_scale(scales: list[float], dim: int) -> torch.Tensor:
+    """The block scales repeated over each block's columns: divides the error in the loss."""
+    return torch.as_tensor([s for s in scales for _ in range(dim)], dtype=torch.float64)

@@ -78,6 +78,23 @@ class PhysicsGNN(nn.Module):
         else:
             head = {"node": "force", "delta": "delta"}.get(self.spec.layer, "scalar")
             self.net = FullGraphNetwork(system, dim, hidden_full, embed_full, head, init)
+        # fixed output scale per target block (issue 14): the training data's standard deviation of q̈ (or q̇
+        # and ṗ, or Δq and Δv), so the networks learn O(1) outputs; a buffer, saved with the weights
+        self.register_buffer("out_scale", torch.ones(2, dtype=torch.float64))
+
+    def set_output_scale(self, scales) -> None:
+        """Scale of each target block (one for q̈, two for ż or deltas) — set from the training split."""
+        vals = [float(x) for x in scales] + [float(scales[-1])] * (2 - len(scales))
+        self.out_scale.copy_(torch.as_tensor(vals[:2], dtype=torch.float64))
+
+    def _potential(self, q: torch.Tensor) -> torch.Tensor:
+        """Architecture A's V, scaled so that −∂V/∂q has the target's scale (q̈ block, or ṗ for H)."""
+        return self.out_scale[-1 if self.spec.layer == "hamiltonian" else 0] * self.net.potential(q)
+
+    def _kinetic(self, s: torch.Tensor) -> torch.Tensor:
+        """Architecture A's T_i: scaled by the q̇ block for H (q̇ = ∂T/∂p); unscaled for L (q̈ is
+        invariant to a common scale of L, so V alone carries it)."""
+        return (self.out_scale[0] if self.spec.layer == "hamiltonian" else 1.0) * self.net.kinetic(s)
 
     @property
     def constrained(self) -> bool:
@@ -85,21 +102,22 @@ class PhysicsGNN(nn.Module):
 
     def hamiltonian(self, q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         if self.spec.arch == "A":
-            return self.net.kinetic((p * p).sum(-1)).sum(-1) + self.net.potential(q)
-        return self.net.scalar(q, p)
+            return self._kinetic((p * p).sum(-1)).sum(-1) + self._potential(q)
+        return torch.sqrt(self.out_scale[0] * self.out_scale[1]) * self.net.scalar(q, p)  # coupled: one scale
 
     def lagrangian(self, q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         if self.spec.arch == "A":
-            return dynamics.decoupled_lagrangian(self.net.kinetic, self.net.potential)(q, v)
-        return self.net.scalar(q, v)
+            return dynamics.decoupled_lagrangian(self._kinetic, self._potential)(q, v)
+        return self.net.scalar(q, v)  # coupled L: q̈ does not change with a common scale of L (none applied)
 
     def acceleration(self, q: torch.Tensor, v: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
         layer = self.spec.layer
         if layer == "node":
             f, m = self.net.force_mass(q, v)
+            f = self.out_scale[0] * f
             return dynamics.node_acceleration(f, m, q, v, self.constrained)
         if layer == "lagrangian" and self.spec.arch == "A":
-            return dynamics.euler_lagrange_decoupled(self.net.kinetic, self.net.potential, q, v,
+            return dynamics.euler_lagrange_decoupled(self._kinetic, self._potential, q, v,
                                                      self.constrained, create_graph)
         if layer == "lagrangian":
             return dynamics.euler_lagrange_generic(self.lagrangian, q, v, self.constrained, create_graph)
@@ -109,7 +127,8 @@ class PhysicsGNN(nn.Module):
         return dynamics.hamilton(self.hamiltonian, q, p, self.constrained, self.true_mass, create_graph)
 
     def delta(self, q: torch.Tensor, v: torch.Tensor):
-        return self.net.delta(q, v)
+        dq, dv = self.net.delta(q, v)
+        return self.out_scale[0] * dq, self.out_scale[1] * dv
 
     def predict(self, q: torch.Tensor, v: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
         """The training target's prediction, (B, N, 2D) for ż and deltas, (B, N, D) for q̈."""

@@ -104,6 +104,11 @@ class TrainParams(StrictModel):
                                             "(issue 14); accepted so older overlays still validate")
     split: float = Field(0.75, gt=0, lt=1, description="train fraction of the by-state split")
     grad_clip: float = Field(1000.0, gt=0, description="element-wise gradient clip (code)")
+    standardise_targets: bool = Field(True, description="loss on each target block divided by its training "
+                                      "variance, model outputs scaled by its std (issue 14); false: the code's "
+                                      "plain MSE on raw targets")
+    lr_schedule: Literal["constant", "cosine"] = Field("cosine", description="cosine: decay to lr/100 over "
+                                                       "the step cap; constant: the code's fixed lr")
 
 
 class NoiseParams(StrictModel):

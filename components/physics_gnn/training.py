@@ -71,7 +71,7 @@ def train_one(job: RunJob) -> dict:
     from components.core.io import atomic_path, write_text
     from components.core.seeding import seed_everything
     from components.core.training import make_trainer
-    from components.physics_gnn.lightning import LitPhysics
+    from components.physics_gnn.lightning import LitPhysics, block_scales, column_scale
     from components.physics_gnn.data import train_size
     from components.physics_gnn.models import build
 
@@ -82,9 +82,16 @@ def train_one(job: RunJob) -> dict:
     seed_everything(run_seed)
     mass = p.pendulum.m if job.system == "pendulum" else 1.0
     model = build(job.model, job.system, p.model, mass, train_size(p, job.system))
-    lit = LitPhysics(model, p.train.lr, p.train.grad_clip, val, p.train.fit_nmse, p.train.check_every)
+    dim = train[0].shape[-1]
+    scales = block_scales(train[2], dim)
+    if p.train.standardise_targets:
+        model.set_output_scale(scales)
     loader = DataLoader(TensorDataset(*train), batch_size=p.train.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(run_seed))
+    max_steps = p.train.epochs * len(loader)
+    lit = LitPhysics(model, p.train.lr, p.train.grad_clip, val, p.train.fit_nmse, p.train.check_every,
+                     column_scale(scales, dim) if p.train.standardise_targets else None, max_steps,
+                     p.train.lr_schedule)
     run = TrackedRun.from_ref(job.run)
     # the budget is a step cap (epochs × batches), the same for every model; no wall-clock limit (issue 14)
     trainer = make_trainer(p.train.epochs, run=run, limit_val_batches=0, log_every_n_steps=10**6)
@@ -104,14 +111,16 @@ def train_one(job: RunJob) -> dict:
     write_text(out / f"seed{job.seed}_loss.csv", "\n".join(lines) + "\n")
     fitted = lit.fit_step is not None
     result = {"system": job.system, "model": job.model, "seed": job.seed, "steps": steps,
-              "max_steps": p.train.epochs * len(loader), "fit": fitted, "fit_step": lit.fit_step,
+              "max_steps": max_steps, "fit": fitted, "fit_step": lit.fit_step,
               "val_nmse": float(lit.best_nmse), "val_nmse_blocks": [float(b) for b in lit.best_blocks],
               "val_mse": val_mse, "nan_steps": lit.nan_steps, "train_seconds": seconds,
-              "n_train": len(train[0]), "n_params": sum(x.numel() for x in model.parameters())}
+              "n_train": len(train[0]), "n_params": sum(x.numel() for x in model.parameters()),
+              "target_scales": scales, "seconds_per_step": seconds / max(steps, 1)}
     if run is not None:
         run.log_params({"system": job.system, "model": job.model, "seed": job.seed, "lr": p.train.lr,
                         "batch_size": p.train.batch_size, "max_steps": result["max_steps"],
                         "fit_nmse": p.train.fit_nmse, "init": p.model.init,
+                        "lr_schedule": p.train.lr_schedule, "standardise_targets": p.train.standardise_targets,
                         "n_params": result["n_params"], "n_train": result["n_train"]})
         run.log_metrics({k: float(result[k]) for k in ("val_nmse", "val_mse", "nan_steps", "steps",
                                                        "train_seconds", "fit") if np.isfinite(float(result[k]))})

@@ -164,3 +164,10 @@ def test_total_momentum_holds_for_untrained_models_so_it_is_a_check(tmp_path):
     ratios = compare(frame, "spring", 5, [(a, b) for a in ("LGNN", "HGNN") for b in ("GNODE", "FGNN")],
                      ["momentum_total_err"]).ratios
     assert max(r.max() for r in ratios.values()) < 1e-3  # far below the 0.1 threshold, untrained
+
+
+def test_p3_at_n20_is_a_not_run_row_when_the_profile_has_no_n20():
+    ok = {"LGNN": (0.05, 0.2), "HGNN": (0.2, 0.25), "GNODE": (0.15, 0.28), "FGNN": (0.2, 0.6)}
+    got = by_id(build_claims(spring(ok), 5, 3, [50]))
+    assert got["P3-N20"].verdict == "inconclusive" and got["P3-N20"].observed.startswith("not run: N=20")
+    assert got["P3"].verdict == "reproduced"

@@ -172,3 +172,26 @@ def test_oracle_rollout_is_below_the_model_error_floor(system):
     assert scalars["rollout_err"] < 1e-3 and scalars["energy_err"] < 1e-3
     if system == "pendulum":  # the projection keeps rod lengths up to the integrator's O(dt²) drift
         assert scalars["constraint_violation"] < 1e-2
+
+
+@pytest.mark.parametrize("name", ["LGNN", "GNODE", "HGNN", "FGNN", "FGNODE", "HGN"])
+def test_output_scale_multiplies_each_target_block_and_is_saved(name):
+    """Standardised targets (issue 14): the fixed output scale multiplies each target block of the prediction
+    (q̈; or q̇ and ṗ; or Δq and Δv) — exactly, for the unconstrained models — and travels with the weights."""
+    from components.physics_gnn.models import build
+
+    torch.manual_seed(0)
+    m = build(name, "spring")
+    g = torch.Generator().manual_seed(1)
+    q = 2 * torch.rand(4, 5, 2, generator=g, dtype=torch.float64)
+    v = 0.1 * torch.rand(4, 5, 2, generator=g, dtype=torch.float64)
+    base = m.predict(q, v, create_graph=False).detach()
+    m.set_output_scale([3.0] if base.shape[-1] == 2 else [3.0, 0.5])
+    scaled = m.predict(q, v, create_graph=False).detach()
+    factor = torch.tensor([3.0, 3.0] if base.shape[-1] == 2 else [3.0, 3.0, 0.5, 0.5], dtype=torch.float64)
+    if name == "HGN":  # a coupled H takes one scale for both blocks: √(3 · 0.5)
+        factor = torch.full((4,), (3.0 * 0.5) ** 0.5, dtype=torch.float64)
+    assert torch.allclose(scaled, base * factor, rtol=1e-10, atol=1e-12)
+    other = build(name, "spring")
+    other.load_state_dict(m.state_dict())
+    assert torch.equal(other.out_scale, m.out_scale)

@@ -140,3 +140,26 @@ def test_seeded_training_is_reproducible(prepared, tmp_path):
     c = train_one(RunJob("spring", "HGNN", 1, str(root), str(tmp_path / "c"), p.model_dump()))
     assert a["val_mse"] == b["val_mse"] and a["val_nmse"] == b["val_nmse"]
     assert c["val_mse"] != a["val_mse"]
+
+
+def test_standardised_loss_and_cosine_schedule():
+    """Issue 14 recipe: the loss divides each target column by its block's scale; the cosine schedule decays the
+    lr to lr/100 over the step cap (a constant schedule keeps it)."""
+    from components.physics_gnn.lightning import LitPhysics, block_scales, column_scale
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.cat([0.1 * torch.randn(50, 3, 2, generator=g), 10 * torch.randn(50, 3, 2, generator=g)], -1).double()
+    scales = block_scales(y, 2)
+    assert scales[0] == pytest.approx(0.1, rel=0.2) and scales[1] == pytest.approx(10, rel=0.2)
+    col = column_scale(scales, 2)
+    assert col.tolist() == [scales[0]] * 2 + [scales[1]] * 2
+    assert float(((y / col) ** 2).mean()) == pytest.approx(1.0, rel=0.1)  # standardised: both blocks count
+    lit = LitPhysics(Scale(), 0.01, 1000.0, None, 0.05, 25, col, max_steps=100, lr_schedule="cosine")
+    conf = lit.configure_optimizers()
+    opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
+    for _ in range(100):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-4)
+    const = LitPhysics(Scale(), 0.01, 1000.0, None, 0.05, 25, None, max_steps=100, lr_schedule="constant")
+    assert isinstance(const.configure_optimizers(), torch.optim.Adam)
