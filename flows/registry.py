@@ -16,6 +16,7 @@ PIPELINES = {
     "moveint": "components.moveint.pipeline",
     "solver_choice": "components.solver_choice.pipeline",
     "clustermim": "components.clustermim.pipeline",
+    "intrinsic_avatar": "components.intrinsic_avatar.pipeline",
 }
 
 
