@@ -17,6 +17,7 @@ PIPELINES = {
     "solver_choice": "components.solver_choice.pipeline",
     "clustermim": "components.clustermim.pipeline",
     "sciie": "components.sciie.pipeline",
+    "intrinsic_avatar": "components.intrinsic_avatar.pipeline",
 }
 
 

@@ -1,0 +1,117 @@
+"""Metrics of spec §6: albedo alignment, PSNR, SSIM, normal error, IoU, frame bootstrap."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _mask(mask) -> np.ndarray:
+    m = np.asarray(mask, bool)
+    if not m.any():
+        raise ValueError("empty mask: the metric is undefined")
+    return m
+
+
+def albedo_scale(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel s_c = Σ a·â / Σ â² on the mask (repo ``compute_albedo_rescale_factor``), linear RGB."""
+    m = _mask(mask)
+    p, g = pred[m].reshape(-1, 3).astype(np.float64), gt[m].reshape(-1, 3).astype(np.float64)
+    return (p * g).sum(0) / np.maximum((p * p).sum(0), 1e-12)
+
+
+def align(pred: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.clip(pred * scale, 0, 1)
+
+
+def psnr(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> float:
+    m = _mask(mask)
+    mse = float(np.mean((np.asarray(x, np.float64)[m] - np.asarray(y, np.float64)[m]) ** 2))
+    return float(-10 * np.log10(max(mse, 1e-12)))
+
+
+def aligned_albedo_psnr(pred, gt, mask) -> float:
+    """PSNR (sRGB) of the per-channel aligned albedo; the alignment itself in linear space."""
+    from components.intrinsic_avatar.render import srgb_oetf
+    import torch
+
+    s = albedo_scale(pred, gt, mask)
+    a = align(pred, s)
+    to = lambda v: srgb_oetf(torch.as_tensor(v, dtype=torch.float64)).numpy()  # noqa: E731
+    return psnr(to(a), to(gt), mask)
+
+
+def ssim(x: np.ndarray, y: np.ndarray, mask: np.ndarray, win: int = 7) -> float:
+    """SSIM on the mask's bounding box (skimage's uniform-window form: K1 0.01, K2 0.03, data range 1, sample
+    covariance, window 7 or the largest odd size ≤ the box), averaged over channels."""
+    from scipy.ndimage import uniform_filter
+
+    m = _mask(mask)
+    rows, cols = np.where(m)
+    x = x[rows.min():rows.max() + 1, cols.min():cols.max() + 1].astype(np.float64)
+    y = y[rows.min():rows.max() + 1, cols.min():cols.max() + 1].astype(np.float64)
+    w = min(win, min(x.shape[:2]) - (1 - min(x.shape[:2]) % 2))
+    w = max(1, w if w % 2 else w - 1)
+    if w < 3:
+        return float("nan")
+    C1, C2 = 0.01 ** 2, 0.03 ** 2
+    npx = w * w
+    cov = npx / (npx - 1)
+    vals = []
+    for c in range(x.shape[-1]):
+        a, b = x[..., c], y[..., c]
+        ua, ub = uniform_filter(a, w), uniform_filter(b, w)
+        vaa = cov * (uniform_filter(a * a, w) - ua * ua)
+        vbb = cov * (uniform_filter(b * b, w) - ub * ub)
+        vab = cov * (uniform_filter(a * b, w) - ua * ub)
+        s = ((2 * ua * ub + C1) * (2 * vab + C2)) / ((ua ** 2 + ub ** 2 + C1) * (vaa + vbb + C2))
+        pad = (w - 1) // 2
+        vals.append(s[pad:s.shape[0] - pad, pad:s.shape[1] - pad].mean())
+    return float(np.mean(vals))
+
+
+def normal_error(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
+    """Mean angle (degrees) between normalised normals on the mask."""
+    m = _mask(mask)
+    p, g = pred[m], gt[m]
+    p = p / np.maximum(np.linalg.norm(p, axis=-1, keepdims=True), 1e-12)
+    g = g / np.maximum(np.linalg.norm(g, axis=-1, keepdims=True), 1e-12)
+    return float(np.degrees(np.arccos(np.clip((p * g).sum(-1), -1, 1))).mean())
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    u = (a | b).sum()
+    return float((a & b).sum() / u) if u else float("nan")
+
+
+def bootstrap_ci(values, reps: int = 1000, seed: int = 0, stat=np.nanmean) -> tuple[float, float, float]:
+    """Mean and 95 % percentile CI over frames (resampled with replacement)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(v), size=(reps, len(v)))
+    bs = stat(v[idx], axis=1)
+    return float(stat(v)), float(np.percentile(bs, 2.5)), float(np.percentile(bs, 97.5))
+
+
+def bootstrap_pooled(num_a, den_a, num_b, den_b, fn, reps: int = 1000, seed: int = 0):
+    """Statistic fn(Σnum_a/Σden_a, Σnum_b/Σden_b) with the same frames resampled for both (paired)."""
+    arrs = [np.asarray(x, float) for x in (num_a, den_a, num_b, den_b)]
+    n = len(arrs[0])
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+
+    def stat(ix):
+        s = [a[ix].sum(-1) for a in arrs]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(s[0] / s[1], s[2] / s[3])
+
+    point = float(stat(np.arange(n)))
+    bs = stat(rng.integers(0, n, size=(reps, n)))
+    bs = bs[np.isfinite(bs)]
+    if not len(bs):
+        return point, float("nan"), float("nan")
+    return point, float(np.percentile(bs, 2.5)), float(np.percentile(bs, 97.5))
