@@ -163,6 +163,13 @@ def _covers(out: str, path: str) -> bool:
     return path == out or path.startswith(out.rstrip("/") + "/")
 
 
+def say(line: str, sink: Callable[[str], None] | None = None) -> None:
+    """A progress line: on stderr for the terminal, and to ``sink`` (the orchestrator's run log) if given."""
+    print(line, file=sys.stderr, flush=True)
+    if sink is not None:
+        sink(line)
+
+
 @dataclass
 class StepContext:
     """What a step gets: validated params, declared inputs/outputs, a seed, its MLflow run and fan-out."""
@@ -180,9 +187,10 @@ class StepContext:
     outputs: dict[str, Path] = field(default_factory=dict)  # staged: published only when the step succeeds
     timings: dict[str, float] = field(default_factory=dict)
     plots: dict[str, Plot] = field(default_factory=dict)  # the step's declared DVC plots, by name
+    sink: Callable[[str], None] | None = None  # where else progress lines go (the Prefect run's log)
 
     def log(self, message: str) -> None:
-        print(f"[{self.slug} {self.step}] {message}", file=sys.stderr, flush=True)
+        say(f"[{self.slug} {self.step}] {message}", self.sink)
 
     def progress(self, items: Iterable, desc: str, total: int | None = None) -> Iterable:
         return progress(items, f"[{self.slug} {self.step}] {desc}", total)
@@ -223,7 +231,7 @@ class PipelineRun:
                  overrides: Iterable[str] = (), *, root: Path | None = None,
                  call_step: Callable[[str, Callable[[], None]], None] | None = None,
                  executor: Callable[[RunConfig], Executor] | None = None, tags: dict[str, str] | None = None,
-                 force: bool = False):
+                 force: bool = False, sink: Callable[[str], None] | None = None):
         self.pipeline = pipeline
         self.profile = profile
         self.root = root or project_root()
@@ -237,6 +245,7 @@ class PipelineRun:
         self.paths = Paths(self.out_root, pipeline.slug)
         self.dvc = DvcSync(self.root, canonical=is_canonical(profile, self.overrides))
         self.force = force
+        self.sink = sink
         self.summary: dict = {}
         self._ran: list[str] = []
 
@@ -268,10 +277,9 @@ class PipelineRun:
         self.base_tags = {"git_commit": commit, "git_dirty": dirty, "profile": self.profile,
                           "prefect_flow_run_id": "none", "outputs": outputs, **self.extra_tags}
         if self.out_root != self.root:
-            print(f"[{slug}] not the project's own params (profile {self.profile}"
-                  f"{', overrides' if outputs != f'runs/{self.profile}' else ''}): outputs go to {outputs}/data/{slug} "
-                  f"and {outputs}/reports/{slug}; the DVC-tracked data/ and reports/ are untouched",
-                  file=sys.stderr, flush=True)
+            say(f"[{slug}] not the project's own params (profile {self.profile}"
+                f"{', overrides' if outputs != f'runs/{self.profile}' else ''}): outputs go to {outputs}/data/{slug} "
+                f"and {outputs}/reports/{slug}; the DVC-tracked data/ and reports/ are untouched", self.sink)
         self.parent = self.tracker.start_run(self.title, {**self.base_tags, "step": ",".join(self.selected),
                                                     "dvc_stage": os.environ.get("DVC_STAGE", "none")})
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
@@ -290,8 +298,8 @@ class PipelineRun:
         stage_name = f"{self.pipeline.slug}-{step.name}"
         if not self.force and self.dvc.up_to_date(stage_name):
             self.summary["up_to_date"].append(step.name)
-            print(f"[{self.pipeline.slug} {step.name}] up to date with dvc.lock (same code, params and inputs): "
-                  "skipped — `--force` reruns it", file=sys.stderr, flush=True)
+            say(f"[{self.pipeline.slug} {step.name}] up to date with dvc.lock (same code, params and inputs): "
+                "skipped — `--force` reruns it", self.sink)
             return
         inputs = {n: self._at(p) for n, p in step.reads.items()}
         self._require(step, inputs)
@@ -307,7 +315,7 @@ class PipelineRun:
                                        parent=self.parent)
         ctx = StepContext(self.pipeline.slug, step.name, self.profile, self.cfg.params, self.cfg.runtime,
                           self.paths, self.cfg.params.seed, child, self.make_executor(self.cfg), inputs, outputs,
-                          plots={pl.name: pl for pl in step.plots})
+                          plots={pl.name: pl for pl in step.plots}, sink=self.sink)
         start = time.perf_counter()
 
         def thunk() -> None:

@@ -3,12 +3,14 @@ the report becomes a markdown artifact."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.logging.handlers import APILogHandler
 from prefect.runtime import flow_run
 
 from components.core.execution import progress
@@ -82,12 +84,24 @@ class PrefectRun(PipelineRun):
 
         super().__init__(pipeline, profile, steps, overrides or [], root=root, call_step=call_step,
                          executor=executor, tags={"prefect_flow_run_id": str(flow_run.id or "none"),
-                                                   "prefect_flow_run_name": str(flow_run.name or "none")})
+                                                   "prefect_flow_run_name": str(flow_run.name or "none")},
+                         sink=run_log)
 
     def step(self, step: Step) -> None:
         super().step(step)
         if step.metrics and step.name in self.selected:  # the report step
             publish_report(self.pipeline.slug, self._at(REPORT_WRITES["report_md"]))
+
+
+def run_log(line: str) -> None:
+    """A progress line into the current Prefect flow/task run's log (the UI's run page) — API only: the terminal
+    already has it, and a warm runner's console handler would write to the daemon's stderr, not the user's."""
+    logger = logging.getLogger("paperflows.run_log")
+    if not logger.handlers:
+        logger.addHandler(APILogHandler())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    logger.info(line)
 
 
 def publish_report(slug: str, report_md: Path) -> None:

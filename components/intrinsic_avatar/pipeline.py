@@ -1,6 +1,6 @@
 """The ``intrinsic_avatar`` pipeline, declared once: each step with what it reads, writes and is parameterised by."""
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.intrinsic_avatar import steps
 from components.intrinsic_avatar.params import IntrinsicAvatarParams
 
@@ -25,6 +25,10 @@ report = Step.report(
     steps.report,
     reads={"prepared": "data/prepared", "models": "data/models", "eval": "data/eval"},
     params=("seed", "gate"),
+    plots=(Plot("albedo_psnr_by_variant", x="albedo_psnr", y="variant", template="bar_horizontal",
+                title="intrinsic_avatar: albedo PSNR after scale alignment, per variant (A ray-traced visibility, "
+                      "B none, C learned)",
+                x_label="albedo PSNR (dB)", y_label="variant"),),
 )
 
 PIPELINE = Pipeline(

@@ -3,7 +3,7 @@
 The Prefect flow, the CLI, the DVC stages (``paperflows dvc``) and the MLflow artifacts all come from here.
 """
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.physics_gnn import steps
 from components.physics_gnn.params import PhysicsGnnParams
 
@@ -51,6 +51,9 @@ report = Step.report(
     params=("systems", "spring.n_nodes_train", "spring.zero_shot_N", "spring.n_train_traj", "pendulum.n_links_train",
             "pendulum.n_train_traj", "train.seeds", "train.epochs", "train.batch_size", "train.lr", "train.fit_nmse",
             "train.check_every"),
+    plots=(Plot("rollout_error_vs_size", x="N", y="rollout_err", template="scatter",
+                title="physics_gnn: rollout error of every model against system size (trained size and zero-shot)",
+                x_label="system size N", y_label="rollout error (geometric mean over trajectories)"),),
 )
 
 PIPELINE = Pipeline(

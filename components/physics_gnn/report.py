@@ -10,7 +10,7 @@ import pandas as pd
 
 from components.core.index import step_records
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 from components.physics_gnn.claims import build_claims
 from components.physics_gnn.data import train_size
 
@@ -211,5 +211,6 @@ def build_report(ctx) -> None:
                 metrics[f"{row.system}.{row.model}.N{row.N}.{m}"] = val
     metrics["n_runs"] = float(len(runs))
     metrics["n_fit"] = float(runs["fit"].sum())
+    write_plot(ctx, "rollout_error_vs_size", table[["system", "model", "N", "rollout_err"]]
+               .sort_values(["system", "model", "N"]).to_dict("records"))
     claims = write_outputs(ctx, rep, claims, metrics, headline=[k for k in HEADLINE if k in metrics])
-    ctx.log("claims: " + ", ".join(f"{c.id} {c.verdict}" for c in claims if c.kind == "claim"))

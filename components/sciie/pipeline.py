@@ -1,6 +1,6 @@
 """The ``sciie`` pipeline, declared once: each step with what it reads, writes and is parameterised by."""
 
-from components.core.pipeline import Pipeline, Step
+from components.core.pipeline import Pipeline, Plot, Step
 from components.sciie import steps
 from components.sciie.params import SciieParams
 
@@ -25,6 +25,9 @@ report = Step.report(
     steps.report,
     reads={"prepared": "data/prepared", "models": "data/models", "metrics": "data/metrics"},
     params=("stats", "trimmed"),
+    plots=(Plot("delta_f1", x="mean_delta", y="claim", template="bar_horizontal",
+                title="sciie: multi-task minus single-task F1 per claim (mean over seeds)",
+                x_label="Δ F1 (multi-task − single-task)", y_label="claim"),),
 )
 
 PIPELINE = Pipeline(

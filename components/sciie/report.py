@@ -10,7 +10,7 @@ import pandas as pd
 
 from components.core.claims import mean_sd
 from components.core.io import read_json
-from components.core.reporting import Report, write_outputs
+from components.core.reporting import Report, write_outputs, write_plot
 
 DEVIATIONS = [
     "**Encoder**: random 64-d word embeddings → BiLSTM 64 per direction (no GloVe, char-CNN or ELMo offline); "
@@ -166,6 +166,9 @@ def build_report(ctx, p) -> None:
     wanted = [f"{c}_mean_delta" for c in ("M1", "M2", "M3", "M4", "M5", "M6", "M7", "M10")] + [
         "kg_with_coref_edge_r", "kg_without_coref_edge_r", "kg_with_coref_edge_p"]
     headline = [k for k in wanted if k in metrics_out][:11]
+    write_plot(ctx, "delta_f1", [{"claim": r["id"], "mean_delta": r["mean_delta"], "ci_lo": r["ci_lo"],
+                                  "ci_hi": r["ci_hi"]} for r in paired if r.get("ran")]
+               or [{"claim": "none run", "mean_delta": float("nan"), "ci_lo": float("nan"), "ci_hi": float("nan")}])
     write_outputs(ctx, rep, claims, metrics_out, headline=headline)
 
 

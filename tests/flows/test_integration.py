@@ -106,7 +106,17 @@ def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_
             for field in ("steps", "overrides"):  # lists from the start, not "None — type 'None'"
                 assert schema["properties"][field]["type"] == "array" and schema["properties"][field]["default"] == []
             flow_run = run_deployment("whyshift/whyshift", parameters={"profile": "smoke"}, timeout=600)
+            from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+            deadline, messages = time.monotonic() + 30, []
+            while not any("[whyshift report] claims:" in m for m in messages) and time.monotonic() < deadline:
+                time.sleep(1)  # the run's logs reach the API in batches
+                with get_client(sync_client=True) as client:
+                    messages = [log.message for log in client.read_logs(
+                        LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])), limit=200)]
         assert flow_run.state.is_completed(), flow_run.state
+        for line in ("outputs go to runs/smoke", "[whyshift prepare]", "[whyshift report] claims:"):
+            assert any(line in m for m in messages), (line, messages[-20:])  # the UI's run log shows progress
         assert (root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").exists()  # a form run with other params:
         assert not (root / "reports/whyshift").exists()  # its own folder, the DVC-tracked reports untouched
     finally:

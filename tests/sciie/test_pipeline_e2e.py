@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import assert_bad_params_refused, copy_project, pipeline_runs, run_cli
+from helpers import SMOKE_OUTPUTS, assert_bad_params_refused, copy_project, pipeline_runs, run_cli
 
 SLUG = "sciie"
 SPEC_IDS = [f"M{i}" for i in range(1, 12)]
@@ -39,7 +39,7 @@ def smoke_run(tmp_path_factory):
     proc = run_cli(["run", SLUG, "--profile", "smoke"], root, env={"PYTHONPATH": path, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stdout + proc.stderr
-    return root, proc
+    return root / SMOKE_OUTPUTS, proc  # a smoke run writes its own folder, not the DVC-tracked outputs
 
 
 def test_declared_outputs_and_claims(smoke_run):
@@ -122,4 +122,4 @@ def test_missing_real_data_dir_is_one_clear_error(tmp_path):
                     f"sciie.paper.data_dir={tmp_path / 'nowhere'}"], root)
     assert proc.returncode == 2, proc.stderr
     assert "sciie.paper.data_dir" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (root / "data" / SLUG / "prepared").exists()
+    assert not (root / "runs").exists()  # refused before any work
