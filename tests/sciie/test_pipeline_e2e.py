@@ -122,4 +122,4 @@ def test_missing_real_data_dir_is_one_clear_error(tmp_path):
                     f"sciie.paper.data_dir={tmp_path / 'nowhere'}"], root)
     assert proc.returncode == 2, proc.stderr
     assert "sciie.paper.data_dir" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (root / "runs").exists()  # refused before any work
+    assert not list(root.rglob("prepared"))  # nothing published
