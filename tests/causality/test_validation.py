@@ -39,13 +39,15 @@ def test_prepare_failure_keeps_earlier_outputs(tmp_path, monkeypatch):
     from helpers import copy_project
 
     from components.causality.pipeline import PIPELINE
+    from components.core.paths import output_root
     from components.core.pipeline import run_pipeline
 
     root = copy_project(tmp_path / "project")
     overrides = ["causality.data.lalonde=null", "causality.data.jobs=null", "causality.data.scm=null",
                  "causality.data.dags=null", "causality.data.sachs=false", "causality.data.tuebingen_pairs=0"]
     run_pipeline(PIPELINE, "smoke", ["prepare"], overrides, root=root)
-    manifest = root / "data/causality/prepared/manifest.json"
+    out = output_root(root, "smoke", overrides)  # other params than the project's: their own folder
+    manifest = out / "data/causality/prepared/manifest.json"
     before = manifest.read_bytes()
 
     def broken(surface, rep, test_share, seed):
@@ -57,4 +59,4 @@ def test_prepare_failure_keeps_earlier_outputs(tmp_path, monkeypatch):
     with pytest.raises(DataValidationError, match="expect_column_values_to_be_in_set"):
         run_pipeline(PIPELINE, "smoke", ["prepare"], overrides, root=root)
     assert manifest.read_bytes() == before
-    assert not any((root / "data/causality/.staging").glob("*"))  # the staged outputs were discarded
+    assert not any((out / "data/causality/.staging").glob("*"))  # the staged outputs were discarded

@@ -71,11 +71,13 @@ def test_unlearning_cost_orders_objectives_by_passes_per_step():
 
 
 def test_prepare_draws_the_corpus_from_the_pipeline_seed(tmp_path):
+    from components.core.paths import output_root
     from components.soul.corpus import build_corpus
 
     root = copy_project(tmp_path / "p")
     run_pipeline(PIPELINE, "smoke", ["prepare"], ["soul.seed=1000"], root=root)
-    corpus = root / "data" / "soul" / "corpus"
+    out = output_root(root, "smoke", ["soul.seed=1000"])  # other params than the project's: their own folder
+    corpus = out / "data" / "soul" / "corpus"
     manifest = json.loads((corpus / "manifest.json").read_text())
     p = load_config("soul", SoulParams, root, "smoke").params.data
     assert manifest["knobs"]["seed"] == p.seed + 1000
@@ -85,5 +87,5 @@ def test_prepare_draws_the_corpus_from_the_pipeline_seed(tmp_path):
     assert forget != [r["question"] for r in build_corpus(p).splits["forget"]]  # another block, another corpus
     report = json.loads((corpus / "ge_validation.json").read_text())
     assert report[0]["suite"] == "soul-corpus" and report[0]["success"] and not report[0]["failed"]
-    staging = root / "data" / "soul" / ".staging"
+    staging = out / "data" / "soul" / ".staging"
     assert not staging.exists() or not any(staging.iterdir())  # published, nothing left behind
