@@ -87,3 +87,20 @@ def assert_bad_params_refused(tmp_path: Path, slug: str, override: str, needles:
     for needle in needles:
         assert needle in proc.stderr, (needle, proc.stderr)
     assert not (root / "data").exists() and not (root / "runs").exists()  # failed before any work
+
+
+def assert_truncated_input_refused(root: Path, slug: str, victim: str, kept: str, step: str, upstream: str,
+                                   name: str) -> None:
+    """Cut ``data/<slug>/<victim>`` in half and run ``step`` on the smoke outputs under ``root``: exit 2, one message
+    naming the file (``name``) and the ``--step <upstream>`` that rewrites it, no traceback, ``kept`` untouched;
+    the victim is restored afterwards."""
+    data = root / "data" / slug
+    original, before = (data / victim).read_bytes(), (data / kept).read_bytes()
+    try:
+        (data / victim).write_bytes(original[: len(original) // 2])
+        proc = run_cli(["run", slug, "--profile", "smoke", "--step", step], root)
+    finally:
+        (data / victim).write_bytes(original)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and name in proc.stderr and f"--step {upstream}" in proc.stderr
+    assert (data / kept).read_bytes() == before  # nothing half-written

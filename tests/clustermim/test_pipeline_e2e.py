@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import assert_bad_params_refused, copy_project, pipeline_runs, run_cli, run_smoke
+from helpers import (assert_bad_params_refused, assert_truncated_input_refused, copy_project, pipeline_runs, run_cli,
+                     run_smoke)
 
 SLUG = "clustermim"
 SPEC_IDS = [f"C{i}" for i in range(1, 10)]
@@ -75,18 +76,8 @@ def test_mlflow_nested_runs(smoke_run):
 
 
 def test_corrupted_prepared_file_is_refused_and_models_kept(smoke_run):
-    root, _ = smoke_run
-    victim = root / "data" / SLUG / "prepared" / "tokenizers" / "pix_k10" / "centres.npy"
-    original = victim.read_bytes()
-    before = (root / "data" / SLUG / "models" / "runs.csv").read_bytes()
-    try:
-        victim.write_bytes(original[: len(original) // 2])
-        proc = run_cli(["run", SLUG, "--profile", "smoke", "--step", "train"], root)
-    finally:
-        victim.write_bytes(original)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "pix_k10/centres.npy" in proc.stderr and "--step prepare" in proc.stderr
-    assert (root / "data" / SLUG / "models" / "runs.csv").read_bytes() == before
+    assert_truncated_input_refused(smoke_run[0], SLUG, "prepared/tokenizers/pix_k10/centres.npy", "models/runs.csv",
+                                   "train", "prepare", "pix_k10/centres.npy")
 
 
 @pytest.mark.parametrize("override, needles", [

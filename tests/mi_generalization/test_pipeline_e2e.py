@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import assert_bad_params_refused, pipeline_runs, run_cli, run_smoke
+from helpers import assert_bad_params_refused, assert_truncated_input_refused, pipeline_runs, run_smoke
 
 SLUG = "mi_generalization"
 SPEC_IDS = ["M1", "M2", "M3", "M4", "M5", "M6"]  # spec §8
@@ -70,18 +70,8 @@ def test_mlflow_nested_runs(smoke_run):
 
 
 def test_corrupted_prepared_file_is_refused_and_models_kept(smoke_run):
-    root, _ = smoke_run
-    victim = root / "data" / SLUG / "prepared" / "bound" / "var8_run1.npz"
-    original = victim.read_bytes()
-    before = (root / "data" / SLUG / "models" / "runs.json").read_bytes()
-    try:
-        victim.write_bytes(original[: len(original) // 2])
-        proc = run_cli(["run", SLUG, "--profile", "smoke", "--step", "train"], root)
-    finally:
-        victim.write_bytes(original)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "bound/var8_run1.npz" in proc.stderr and "--step prepare" in proc.stderr
-    assert (root / "data" / SLUG / "models" / "runs.json").read_bytes() == before  # nothing half-written
+    assert_truncated_input_refused(smoke_run[0], SLUG, "prepared/bound/var8_run1.npz", "models/runs.json", "train",
+                                   "prepare", "bound/var8_run1.npz")
 
 
 @pytest.mark.parametrize("override, needles", [

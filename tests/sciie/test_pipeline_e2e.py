@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import SMOKE_OUTPUTS, assert_bad_params_refused, copy_project, pipeline_runs, run_cli
+from helpers import (SMOKE_OUTPUTS, assert_bad_params_refused, assert_truncated_input_refused, copy_project,
+                     pipeline_runs, run_cli)
 
 SLUG = "sciie"
 SPEC_IDS = [f"M{i}" for i in range(1, 12)]
@@ -91,18 +92,8 @@ def test_mlflow_nested_runs(smoke_run):
 
 
 def test_corrupted_prepared_file_is_refused(smoke_run):
-    root, _ = smoke_run
-    victim = root / "data" / SLUG / "prepared" / "A8" / "seed0" / "train.json"
-    original = victim.read_bytes()
-    before = (root / "data" / SLUG / "models" / "runs.csv").read_bytes()
-    try:
-        victim.write_bytes(original[: len(original) // 2])
-        proc = run_cli(["run", SLUG, "--profile", "smoke", "--step", "train"], root)
-    finally:
-        victim.write_bytes(original)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr and "A8/seed0/train.json" in proc.stderr and "--step prepare" in proc.stderr
-    assert (root / "data" / SLUG / "models" / "runs.csv").read_bytes() == before
+    assert_truncated_input_refused(smoke_run[0], SLUG, "prepared/A8/seed0/train.json", "models/runs.csv", "train",
+                                   "prepare", "A8/seed0/train.json")
 
 
 @pytest.mark.parametrize("override, needles", [
