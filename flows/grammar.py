@@ -9,13 +9,15 @@ from components.grammar.pipeline import PIPELINE, evaluate, prepare, report, tra
 from flows.types import Profile, StepName
 
 
-@flow(name="grammar", description=PIPELINE.title, log_prints=False)
+@flow(name="grammar", flow_run_name="grammar · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def grammar(profile: Profile = "default", steps: list[StepName] = [],
             overrides: list[str] = []) -> dict:
     """Run the GRAMMAR pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `grammar.key.path=value` (e.g. `grammar.seed=1`).
     """

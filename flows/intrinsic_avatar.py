@@ -10,13 +10,15 @@ from components.intrinsic_avatar.pipeline import PIPELINE, evaluate, prepare, re
 from flows.types import Profile, StepName
 
 
-@flow(name="intrinsic_avatar", description=PIPELINE.title, log_prints=False)
+@flow(name="intrinsic_avatar", flow_run_name="intrinsic_avatar · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def intrinsic_avatar(profile: Profile = "default", steps: list[StepName] = [],
                      overrides: list[str] = []) -> dict:
     """Run the intrinsic_avatar pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale, wired only).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale, wired only).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `intrinsic_avatar.key.path=value` (e.g. `intrinsic_avatar.seed=1`).
     """

@@ -9,13 +9,15 @@ from components.mi_generalization.pipeline import PIPELINE, evaluate, prepare, r
 from flows.types import Profile, StepName
 
 
-@flow(name="mi_generalization", description=PIPELINE.title, log_prints=False)
+@flow(name="mi_generalization", flow_run_name="mi_generalization · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def mi_generalization(profile: Profile = "default", steps: list[StepName] = [],
               overrides: list[str] = []) -> dict:
     """Run the mi_generalization pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `mi_generalization.key.path=value` (e.g. `mi_generalization.seed=1`).
     """

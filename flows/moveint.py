@@ -9,13 +9,15 @@ from components.moveint.pipeline import PIPELINE, evaluate, prepare, report, tra
 from flows.types import Profile, StepName
 
 
-@flow(name="moveint", description=PIPELINE.title, log_prints=False)
+@flow(name="moveint", flow_run_name="moveint · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def moveint(profile: Profile = "default", steps: list[StepName] = [],
               overrides: list[str] = []) -> dict:
     """Run the moveint pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `moveint.key.path=value` (e.g. `moveint.seed=1`).
     """

@@ -9,13 +9,15 @@ from components.physics_gnn.pipeline import PIPELINE, evaluate, prepare, report,
 from flows.types import Profile, StepName
 
 
-@flow(name="physics_gnn", description=PIPELINE.title, log_prints=False)
+@flow(name="physics_gnn", flow_run_name="physics_gnn · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def physics_gnn(profile: Profile = "default", steps: list[StepName] = [],
                 overrides: list[str] = []) -> dict:
     """Run the physics-informed GNN pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `physics_gnn.key.path=value` (e.g. `physics_gnn.seed=1`).
     """

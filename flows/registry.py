@@ -28,7 +28,7 @@ def get_pipeline(slug: str):
 
 
 def get_flow(slug: str):
-    """The Prefect ``@flow`` of ``slug`` (imports Prefect), its runs named ``<slug> · <profile>``."""
+    """The Prefect ``@flow`` of ``slug`` (imports Prefect); its runs are named ``<slug> · <profile>`` by the
+    decorator itself, so deployment runs (loaded from the entrypoint) carry the same names."""
     get_pipeline(slug)
-    flow = getattr(importlib.import_module(f"flows.{slug}"), slug)
-    return flow.with_options(flow_run_name=f"{slug} · {{profile}}")
+    return getattr(importlib.import_module(f"flows.{slug}"), slug)

@@ -9,13 +9,15 @@ from components.sciie.pipeline import PIPELINE, evaluate, prepare, report, train
 from flows.types import Profile, StepName
 
 
-@flow(name="sciie", description=PIPELINE.title, log_prints=False)
+@flow(name="sciie", flow_run_name="sciie · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def sciie(profile: Profile = "default", steps: list[StepName] = [],
                overrides: list[str] = []) -> dict:
     """Run the sciie pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `sciie.key.path=value` (e.g. `sciie.seed=1`).
     """

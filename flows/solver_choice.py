@@ -9,13 +9,15 @@ from components.solver_choice.pipeline import PIPELINE, evaluate, prepare, repor
 from flows.types import Profile, StepName
 
 
-@flow(name="solver_choice", description=PIPELINE.title, log_prints=False)
+@flow(name="solver_choice", flow_run_name="solver_choice · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def solver_choice(profile: Profile = "default", steps: list[StepName] = [],
               overrides: list[str] = []) -> dict:
     """Run the solver_choice pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `solver_choice.key.path=value` (e.g. `solver_choice.seed=1`).
     """

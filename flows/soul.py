@@ -9,13 +9,15 @@ from components.soul.pipeline import PIPELINE, evaluate, prepare, report, train
 from flows.types import Profile, StepName
 
 
-@flow(name="soul", description=PIPELINE.title, log_prints=False)
+@flow(name="soul", flow_run_name="soul · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def soul(profile: Profile = "default", steps: list[StepName] = [],
          overrides: list[str] = []) -> dict:
     """Run the SOUL pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `soul.key.path=value` (e.g. `soul.seed=1`).
     """

@@ -9,13 +9,15 @@ from components.whyshift.pipeline import PIPELINE, evaluate, prepare, report, tr
 from flows.types import Profile, StepName
 
 
-@flow(name="whyshift", description=PIPELINE.title, log_prints=False)
+@flow(name="whyshift", flow_run_name="whyshift · {profile}", description=PIPELINE.title,
+      log_prints=False)
 def whyshift(profile: Profile = "default", steps: list[StepName] = [],
              overrides: list[str] = []) -> dict:
     """Run the WhyShift pipeline.
 
     Args:
-        profile: smoke (seconds), default (minutes, checks the claims) or paper (real scale).
+        profile: smoke (seconds), default (minutes, checks the claims), full (larger, hours)
+            or paper (real scale).
         steps: subset of steps to run, in pipeline order; empty = all four.
         overrides: params overrides as `whyshift.key.path=value` (e.g. `whyshift.seed=1`).
     """

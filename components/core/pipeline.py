@@ -285,7 +285,8 @@ class PipelineRun:
         self.parent.log_params({**self.cfg.raw, "profile": self.profile, "steps": ",".join(self.selected)})
         self._exported_uri = os.environ.get("MLFLOW_TRACKING_URI")  # Lightning's MLFlowLogger exports it
         self.summary = {"slug": slug, "profile": self.profile, "steps": self.selected, "run_id": self.parent.run_id,
-                        "tracking_uri": uri, "reports": str(self.paths.reports), "output_root": str(self.out_root),
+                        "experiment_id": self.parent.experiment_id, "tracking_uri": uri,
+                        "reports": str(self.paths.reports), "output_root": str(self.out_root),
                         "seconds": {}, "up_to_date": [],
                         "dvc_recorded": self.dvc.enabled}
         return self

@@ -1,5 +1,5 @@
-"""Real processes on loopback: a Prefect server with served deployments, an MLflow tracking server,
-and `dvc repro` in a temporary git repository."""
+"""Real processes on loopback: an MLflow tracking server and `dvc repro` in a temporary git repository
+(the served Prefect deployment is driven from its UI form in test_browser.py)."""
 
 from __future__ import annotations
 
@@ -9,37 +9,14 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import BIN, REPO, SMOKE_OUTPUTS, copy_project, free_port, run_cli
+from helpers import BIN, REPO, copy_project, free_port, run_cli, stop, wait_healthy
 
 pytestmark = pytest.mark.integration
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"server exited with {proc.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture
@@ -70,58 +47,6 @@ def test_pipeline_runs_reach_an_mlflow_server_over_http(tmp_path, server_log):
         assert "report/claims.json" in {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
         assert list((tmp_path / "artifacts").rglob("claims.json"))  # stored by the server, not the client
     finally:
-        stop(server)
-
-
-def test_served_deployment_triggered_through_the_api_completes(tmp_path, server_log):
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_UI_ENABLED": "false",
-           "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    env.pop("PREFECT_LOCAL_STORAGE_PATH", None)
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, stdout=server_log, stderr=subprocess.STDOUT)
-    root = copy_project(tmp_path / "project")
-    serve = None
-    try:
-        wait_healthy(api + "/health", server)
-        serve = subprocess.Popen([str(BIN / "paperflows"), "serve"], cwd=root, env=env, stdout=server_log,
-                                 stderr=subprocess.STDOUT)
-        from prefect.client.orchestration import get_client
-        from prefect.deployments import run_deployment
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings({PREFECT_API_URL: api}):
-            deadline = time.monotonic() + 120
-            while True:
-                with get_client(sync_client=True) as client:
-                    try:
-                        deployment = client.read_deployment_by_name("whyshift/whyshift")
-                        break
-                    except Exception:
-                        assert serve.poll() is None and time.monotonic() < deadline, "serve did not register"
-                        time.sleep(1)
-            schema = deployment.parameter_openapi_schema
-            assert schema["properties"]["profile"]["enum"] == ["smoke", "default", "full", "paper"]  # a typed UI form
-            for field in ("steps", "overrides"):  # lists from the start, not "None — type 'None'"
-                assert schema["properties"][field]["type"] == "array" and schema["properties"][field]["default"] == []
-            flow_run = run_deployment("whyshift/whyshift", parameters={"profile": "smoke"}, timeout=600)
-            from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-            deadline, messages = time.monotonic() + 30, []
-            while not any("[whyshift report] claims:" in m for m in messages) and time.monotonic() < deadline:
-                time.sleep(1)  # the run's logs reach the API in batches
-                with get_client(sync_client=True) as client:
-                    messages = [log.message for log in client.read_logs(
-                        LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])), limit=200)]
-        assert flow_run.state.is_completed(), flow_run.state
-        for line in ("outputs go to runs/smoke", "[whyshift prepare]", "[whyshift report] claims:"):
-            assert any(line in m for m in messages), (line, messages[-20:])  # the UI's run log shows progress
-        assert (root / SMOKE_OUTPUTS / "reports/whyshift/claims.json").exists()  # a form run with other params:
-        assert not (root / "reports/whyshift").exists()  # its own folder, the DVC-tracked reports untouched
-    finally:
-        if serve is not None:
-            stop(serve)
         stop(server)
 
 
