@@ -104,6 +104,14 @@ def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
     assert ran(changed) == ["whyshift-evaluate", "whyshift-report"]  # a param change reruns what reads it
     shown = sh(str(BIN / "dvc"), "exp", "show", "--md", "--no-pager").stdout
     assert "whyshift.evaluate.truth_rows" in shown and "6000" in shown, shown[:2000]
+
+    # a grid with one more hyper-parameter value: only the new configuration is fitted, the rest are reused
+    grown = sh(str(BIN / "dvc"), "exp", "run", "-S", "whyshift.grid.methods.rf.min_samples_leaf=[1,8]",
+               "whyshift-report")
+    assert ran(grown) == ["whyshift-prepare", "whyshift-train", "whyshift-evaluate", "whyshift-report"]
+    assert "25 configurations: 24 already done, 1 to fit" in grown.stdout + grown.stderr, grown.stderr[-3000:]
+    diff = json.loads(sh(str(BIN / "dvc"), "metrics", "diff", "HEAD", "--json").stdout)
+    assert diff["reports/whyshift/headline.json"]["n_configs"] == {"old": 24, "new": 25, "diff": 1}, diff
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
