@@ -21,11 +21,17 @@ def make_toy(n: int, d: int, forget_frac: float, seed: int):
     return x, y, forget
 
 
-def loss_grad_hess(theta, x, y, lam):
+def loss_grad(theta, x, y, lam):
+    """Loss and gradient only (the optimiser and gradient descent need no Hessian)."""
     z = x @ theta
     p = 1 / (1 + np.exp(-z))
     loss = np.mean(np.logaddexp(0, z) - y * z) + lam / 2 * theta @ theta
     grad = x.T @ (p - y) / len(y) + lam * theta
+    return loss, grad, p
+
+
+def loss_grad_hess(theta, x, y, lam):
+    loss, grad, p = loss_grad(theta, x, y, lam)
     hess = (x * (p * (1 - p))[:, None]).T @ x / len(y) + lam * np.eye(len(theta))
     return loss, grad, hess
 
@@ -33,7 +39,7 @@ def loss_grad_hess(theta, x, y, lam):
 def solve(x, y, lam) -> np.ndarray:
     from scipy.optimize import minimize
 
-    res = minimize(lambda t: loss_grad_hess(t, x, y, lam)[:2], np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
+    res = minimize(lambda t: loss_grad(t, x, y, lam)[:2], np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
                    options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 20000})
     return res.x
 
@@ -59,7 +65,7 @@ def influence_toy(n: int = 2000, d: int = 20, lam: float = 1e-2, forget_frac: fl
     theta, curve, first_match = theta_o.copy(), {}, None
     newton = rel(theta_newton)
     for t in range(1, gd_max_steps + 1):
-        theta = theta - step * loss_grad_hess(theta, xr, yr, lam)[1]
+        theta = theta - step * loss_grad(theta, xr, yr, lam)[1]
         r = rel(theta)
         if t in (1, 10, 100, 1000, 2000, gd_max_steps):
             curve[str(t)] = r
