@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.claims import mean_sd, verdict
-from components.mi_generalization.evaluation import boot_ci, per_run_average
+from components.mi_generalization.evaluation import boot_ci, per_run_average, t_ci
 
 H_X, H_Y = 2.0, 1.0  # prototype identity, binary label (bits)
 
@@ -93,25 +93,73 @@ def m2_valid(pairs: dict[str, pd.DataFrame], n_boot: int, seed: int, min_acc: fl
                          "inconclusive": "the CI of B_XR − gap includes 0"}[v])
 
 
-def m3_accuracy(e1: pd.DataFrame, widths: dict[str, int], min_acc: float) -> dict:
-    """E1 final epoch (mean over repeats): |I(X;T1) − 2| ≤ 0.15, I(Y;Ŷ) ≥ 0.95, every estimate in [0, log2 K]."""
+M3_TOL, M3_IYY_MIN = 0.15, 0.95  # spec §8: |I(X;T1) − 2| ≤ 0.15, I(Y;Ŷ) ≥ 0.95
+MERGED_BELOW, NEAR_ONE_BIT = 1.95, 1.25  # below 1.95 bits two prototypes (partly) share a T1 code; ≈ 1 bit: more
+M3_MIN_REPEATS = 10  # see m3_accuracy
+M3_NOTE = ("rule departs from the spec's mean-only form: judged on the 95 % t-CI of the mean over repeats (a "
+           "5-repeat mean flipped under seed + 1000)")
+
+
+def _m3_row(claim, metric, expected, anchor, observed, verdict_, explain=""):
+    """M3's row, with the CI rule and the reason for a verdict other than reproduced in ``note`` (in claims.json)."""
+    note = M3_NOTE + (f"; {explain}" if explain else "")
+    return _row("M3", "claim", claim, metric, expected, anchor, observed, verdict_, note=note, explain=explain)
+
+
+def m3_accuracy(e1: pd.DataFrame, widths: dict[str, int], min_acc: float, level: float = 0.95,
+                min_repeats: int = M3_MIN_REPEATS) -> dict:
+    """E1 final epoch, judged on the uncertainty of the mean over repeats (Student-t CI at ``level``).
+
+    reproduced: the CI of mean I(X;T1) lies inside 2 ± 0.15, the CI of mean I(Y;Ŷ) at or above 0.95 and every
+    estimate in [0, log2 K]; not reproduced: the I(X;T1) CI lies wholly outside 2 ± 0.15, the I(Y;Ŷ) CI wholly
+    below 0.95, or an estimate leaves [0, log2 K]; otherwise inconclusive. The per-repeat values are a mixture
+    (≈ 2.00 bits when the four prototypes get distinct codes, ≈ 1.5 or 1.0 when some share one), so fewer than
+    ``min_repeats`` repeats give no verdict: a small block without a merged repeat has a near-zero-width CI.
+    """
     claim = "the representation estimates MI accurately (H2), sanity form on the prototype set"
-    metric = "E1 final epoch, mean over repeats: I(X;T1) vs H(X) = 2 bits, I(Y;Ŷ) vs H(Y) = 1 bit"
-    expected = "|I(X;T1) − 2| ≤ 0.15, I(Y;Ŷ) ≥ 0.95, all in [0, log2 K]"
+    metric = (f"E1 final epoch, mean over repeats with its {level:.0%} t-CI: I(X;T1) vs H(X) = 2 bits, "
+              "I(Y;Ŷ) vs H(Y) = 1 bit")
+    expected = (f"CI of mean I(X;T1) within 2 ± {M3_TOL}, CI of mean I(Y;Ŷ) ≥ {M3_IYY_MIN}, all in [0, log2 K]; "
+                "CI wholly outside → not reproduced")
     anchor = "no accuracy figure in the paper"
     if e1.empty:
-        return _row("M3", "claim", claim, metric, expected, anchor, "not run: no E1 repeats", "inconclusive")
-    ixt, iyy = e1["i_xt_t1"], e1["i_yt_yhat"]
+        return _m3_row(claim, metric, expected, anchor, "not run: no E1 repeats", "inconclusive")
+    ixt, iyy = e1["i_xt_t1"].to_numpy(float), e1["i_yt_yhat"].to_numpy(float)
     in_range = all(((e1[f"{q}_{layer}"] >= -1e-9) & (e1[f"{q}_{layer}"] <= math.log2(k) + 1e-9)).all()
                    for layer, k in widths.items() for q in ("i_xt", "i_yt"))
-    observed = f"I(X;T1) {mean_sd(ixt)}, I(Y;Ŷ) {mean_sd(iyy)}, all in range: {in_range}"
+    mx, lx, hx, sx, n = t_ci(ixt, level)
+    my, ly, hy, sy, _ = t_ci(iyy, level)
+    merged, near_one = int((ixt < MERGED_BELOW).sum()), int((ixt < NEAR_ONE_BIT).sum())
+    if n >= 2:
+        observed = (f"I(X;T1) {mx:.3f} [{lx:.3f}, {hx:.3f}] (SD {sx:.2f}), I(Y;Ŷ) {my:.3f} [{ly:.3f}, {hy:.3f}] "
+                    f"(SD {sy:.3f}), {level:.0%} t-CI over n={n} repeats")
+    else:
+        observed = f"I(X;T1) {mx:.3f}, I(Y;Ŷ) {my:.3f} (n={n}, no CI)"
+    observed += (f"; {merged}/{n} repeats below {MERGED_BELOW} bits (prototypes merged; {near_one} below "
+                 f"{NEAR_ONE_BIT}, ≈ 1 bit or less); all in range: {in_range}")
     unfit = _unfit([e1], min_acc)
     if unfit:
-        return _row("M3", "claim", claim, metric, expected, anchor, observed, "inconclusive",
-                    explain=f"repeats that did not fit: {', '.join(unfit[:4])}")
-    ok = abs(ixt.mean() - H_X) <= 0.15 and iyy.mean() >= 0.95 and in_range
-    return _row("M3", "claim", claim, metric, expected, anchor, observed, verdict(ok, not ok),
-                explain="" if ok else "an estimate misses its reference entropy or leaves [0, log2 K]")
+        return _m3_row(claim, metric, expected, anchor, observed, "inconclusive",
+                       explain=f"repeats that did not fit: {', '.join(unfit[:4])}")
+    lo_ok, hi_ok = H_X - M3_TOL, H_X + M3_TOL
+    if not in_range:
+        return _m3_row(claim, metric, expected, anchor, observed, "not reproduced",
+                       explain="an estimate leaves [0, log2 K]")
+    if n < min_repeats:
+        return _m3_row(claim, metric, expected, anchor, observed, "inconclusive",
+                       explain=f"{n} repeats < {min_repeats}: too few for a CI of a mean over a two-mode mixture")
+    ok = lx >= lo_ok and hx <= hi_ok and ly >= M3_IYY_MIN
+    misses = [why for bad, why in ((hx < lo_ok or lx > hi_ok, f"the I(X;T1) CI lies outside 2 ± {M3_TOL}"),
+                                   (hy < M3_IYY_MIN, f"the I(Y;Ŷ) CI lies below {M3_IYY_MIN}")) if bad]
+    v = verdict(ok, bool(misses))
+    if v == "inconclusive":
+        spans = [why for bad, why in ((lx < lo_ok <= hx, f"the I(X;T1) CI spans {lo_ok:.2f}"),
+                                      (lx <= hi_ok < hx, f"the I(X;T1) CI spans {hi_ok:.2f}"),
+                                      (ly < M3_IYY_MIN <= hy, f"the I(Y;Ŷ) CI spans {M3_IYY_MIN}")) if bad]
+        explain = "; ".join(spans) + ": the repeats cannot decide it at this precision"
+    else:
+        explain = "; ".join(misses)
+    return _m3_row(claim, metric, expected, anchor, observed, v, explain=explain)
 
 
 def m4_explains(sweep: pd.DataFrame, min_runs: int = 6) -> dict:
@@ -139,7 +187,8 @@ def m4_explains(sweep: pd.DataFrame, min_runs: int = 6) -> dict:
 
 
 def m5_benchmark(e4: pd.DataFrame, source: str, classes: int = 10, tol: float = 0.2) -> dict:
-    """E4: I(Y;Ŷ) → log2 10 as accuracy → 1. Digits (default): report only; IDX data (paper): as M3."""
+    """E4: I(Y;Ŷ) → log2 10 as accuracy → 1. Digits (default): report only; IDX data (paper): as M3, the 95 %
+    t-CI of the mean over repeats at or above log2 10 − tol → reproduced, wholly below → not reproduced."""
     claim = "on benchmark data I(Y;Ŷ) approaches H(Y) as accuracy → 1 (companion experiments)"
     metric = "E4 final epoch: I(Y;Ŷ) vs log2 10 = 3.32 bits; test accuracy"
     expected = f"I(Y;Ŷ) ≥ {math.log2(classes) - tol:.2f} bits (paper profile)"
@@ -153,8 +202,19 @@ def m5_benchmark(e4: pd.DataFrame, source: str, classes: int = 10, tol: float = 
     if source == "digits":
         return _row("M5", "claim", claim, metric, expected, anchor, observed, "inconclusive",
                     explain="digits is a stand-in for MNIST/Fashion-MNIST: reported, not judged (spec §8)")
-    ok = all(g["i_yt_yhat"].mean() >= math.log2(classes) - tol for _, g in e4.groupby("kind"))
-    return _row("M5", "claim", claim, metric, expected, anchor, observed, verdict(ok, not ok))
+    floor = math.log2(classes) - tol  # as M3: judged on the 95 % t-CI of the mean over repeats
+    cis = {ds: t_ci(g["i_yt_yhat"]) for ds, g in e4.groupby("kind")}
+    observed += "; 95 % t-CI of mean I(Y;Ŷ): " + ", ".join(
+        f"{ds} [{lo:.3f}, {hi:.3f}]" for ds, (_, lo, hi, _, _) in cis.items())
+    if any(n < 2 for *_, n in cis.values()):
+        return _row("M5", "claim", claim, metric, expected, anchor, observed, "inconclusive",
+                    explain="fewer than 2 repeats of a dataset: no CI")
+    ok = all(lo >= floor for _, lo, _, _, _ in cis.values())
+    bad = any(hi < floor for _, _, hi, _, _ in cis.values())
+    v = verdict(ok, bad)
+    return _row("M5", "claim", claim, metric, expected, anchor, observed, v,
+                explain={"reproduced": "", "not reproduced": f"a CI lies below {floor:.2f} bits",
+                         "inconclusive": f"a CI spans {floor:.2f} bits"}[v])
 
 
 def m6_numbers() -> dict:

@@ -58,6 +58,24 @@ def boot_ci(values, n_boot: int, seed: int, level: float = 0.95) -> tuple[float,
     return (float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a)))
 
 
+def t_ci(values, level: float = 0.95) -> tuple[float, float, float, float, int]:
+    """(mean, low, high, sd, n): Student-t interval of the mean over repeats.
+
+    Used where a mean over repeats is judged against a fixed tolerance (M3, M5): unlike the percentile
+    bootstrap it does not shrink below the sampling error at small n; NaN bounds with fewer than 2 values."""
+    from scipy.stats import t
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    if len(v) == 1:
+        return (float(v[0]), math.nan, math.nan, math.nan, 1)
+    m, sd = float(v.mean()), float(v.std(ddof=1))
+    h = float(t.ppf(0.5 + level / 2, len(v) - 1)) * sd / math.sqrt(len(v))
+    return (m, m - h, m + h, sd, len(v))
+
+
 def bound_pairs(table: pd.DataFrame, optimizer: str, var: float) -> dict[str, pd.DataFrame]:
     """Per simulator: the E2 networks at ``var`` trained with ``optimizer``, indexed by run."""
     sel = table[(table.exp == "e2") & (table.optimizer == optimizer) & (table["var"] == var)] if len(table) else table

@@ -211,6 +211,14 @@ def _aggregates(table, pairs, boot: int, seed: int) -> dict:
     for col in ("i_xt_t1", "i_yt_yhat", "i_xbar_t_t1", "train_acc", "test_acc"):
         if len(e1) and col in e1:
             out[f"e1.{col}_mean"] = float(e1[col].mean())
+    if len(e1) and "i_xt_t1" in e1:  # M3's t-CIs and the count of repeats that merged prototypes
+        from components.mi_generalization.claims import MERGED_BELOW
+        from components.mi_generalization.evaluation import t_ci
+
+        for col in ("i_xt_t1", "i_yt_yhat"):
+            _, out[f"e1.{col}_lo"], out[f"e1.{col}_hi"], _, _ = t_ci(e1[col])
+        out["e1.repeats"] = float(len(e1))
+        out["e1.merged_repeats"] = float((e1["i_xt_t1"] < MERGED_BELOW).sum())
     return out
 
 
