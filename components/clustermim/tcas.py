@@ -62,3 +62,15 @@ def usage(tokens: np.ndarray, K: int) -> dict:
     nz = u[u > 0]
     h = float(-(nz * np.log(nz)).sum() / math.log(K)) if K > 1 else 0.0
     return {"token_entropy": h, "dead_tokens": int((u == 0).sum()), "usage": u}
+
+
+def tcas_rows(tid: str, kind: str, K: int, tokens: np.ndarray, labels: np.ndarray, n_classes: int, split: str,
+              assign: str, meta: dict) -> dict:
+    """One row of ``tcas.parquet``: a tokenizer's TCAS (``tcas_recon``), usage entropy, dead tokens, inertia."""
+    u = usage(tokens, K)
+    inertia = meta.get("inertia") or []
+    return {"id": tid, "kind": kind, "K": K, "split": split, "assign": assign, "definition": "tcas_recon",
+            "tcas_recon": tcas_recon(tokens, labels, K, n_classes), "token_entropy": u["token_entropy"],
+            "dead_tokens": u["dead_tokens"], "kmeans_inertia_first": float(inertia[0]) if inertia else float("nan"),
+            "kmeans_inertia": float(inertia[-1]) if inertia else float("nan"),
+            "tokenizer_seconds": float(meta.get("seconds", float("nan")))}

@@ -158,3 +158,15 @@ def features_fn(kind: str, patch: int):
     if kind == "hog":
         return lambda x: hog_features(torch.as_tensor(np.asarray(x, np.float64)), patch).numpy()
     raise ValueError(kind)
+
+
+def save_tokenizer(folder, built: dict, spec, seed: int, extra: dict | None = None) -> None:
+    """A tokenizer's step outputs: ``centres.npy`` (if any), ``tokens.npz`` (train/test maps), ``meta.json``."""
+    from components.core.io import write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if built.get("centres") is not None:
+        np.save(folder / "centres.npy", built["centres"])
+    np.savez(folder / "tokens.npz", train=built["tokens_train"], test=built["tokens_test"])
+    write_json(folder / "meta.json", {"id": spec.id, "kind": spec.kind, "K": spec.K, "seed": seed,
+                                      **built["meta"], **(extra or {})})

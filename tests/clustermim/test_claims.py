@@ -86,3 +86,42 @@ def test_c9_efficiency():
     assert C.c9(*logs(0.5, 0.5))["verdict"] == "not reproduced"
     assert C.c9(*logs(0.4, 0.5))["verdict"] == "inconclusive"
     assert C.c9(*logs(0.33, 5.0))["verdict"] == "inconclusive"  # build too costly
+
+
+def test_c9_judges_cpu_seconds_when_logged():
+    rows = [{"cond": c, "seed_index": 0, "epoch_seconds": wall, "epoch_cpu_seconds": cpu, "pretrain_seconds": 10.0}
+            for c, wall, cpu in (("mae", 0.3, 0.3), ("pix_k50", 0.6, 0.31)) for _ in range(3)]
+    row = C.c9(pd.DataFrame(rows), {"pix_k50": 0.5})
+    assert row["verdict"] == "reproduced" and "wall-clock ratio 2.000" in row["observed"]
+    assert "epoch_cpu_seconds" in row["metric"]
+
+
+def test_not_run_rows_name_the_missing_conditions_and_the_profile():
+    five = table({c: [0.9, 0.9, 0.9] for c in ("mae", "pix_k50", "oracle_k50", "random_k50", "teach_k50")})
+    rows = C.in_profile([C.c6(five, {}), C.c7(five, {}), C.c1(five, {})], "default")
+    assert rows[0]["observed"] == ("not run in default: pix_k10, pix_k200 not in pretrain.conditions "
+                                   "(the full profile runs it)") and rows[0]["verdict"] == "inconclusive"
+    assert "teach_k200 not in pretrain.conditions" in rows[1]["note"]
+    assert not rows[2]["observed"].startswith("not run")  # a row that ran is left alone
+    assert C.in_profile([C.c6(five, {})], "full")[0]["observed"].startswith("not run: pix_k10, pix_k200")
+
+
+def test_c4_names_a_left_out_tokenizer():
+    t = tcas({"oracle_k50": 0.0, "pix_k50": 0.8, "teach_k50_s0": 0.7, "random_k50": 0.98})
+    lp = table({"oracle_k50": [0.9], "teach_k50": [0.8], "pix_k50": [0.7], "random_k50": [0.5]})
+    row = C.c4(lp, t, {})
+    assert row["verdict"] == "reproduced" and "4 tokenizers only (hog_k50 not run)" in row["note"]
+
+
+def test_report_deviations_follow_the_profile():
+    from pathlib import Path
+
+    from components.clustermim.params import ClustermimParams
+    from components.clustermim.report import deviations
+    from components.core.params import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    default = " ".join(deviations(load_config("clustermim", ClustermimParams, root, "default").params))
+    full = " ".join(deviations(load_config("clustermim", ClustermimParams, root, "full").params))
+    assert "left out of this profile" in default and "teach_k200" in default and "pre-trained 20 epochs" in default
+    assert "left out" not in full and "pre-trained 30 epochs" in full
