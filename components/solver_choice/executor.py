@@ -21,10 +21,14 @@ def cache_key(lang: str, compat: str, n_options: int, text: str) -> str:
     return f"{lang}|{compat}|{n_options}|{hashlib.sha256(text.encode()).hexdigest()}"
 
 
-def _worker(conn, timeout: float) -> None:
+def _worker(conn, timeout: float, pyke: bool = False) -> None:
     from components.core.execution import limit_threads
 
     limit_threads()
+    if pyke:  # parser tables loaded once here, inherited by every forked child (no engine is ever built here)
+        from components.solver_choice.solvers import warm_pyke
+
+        warm_pyke()
     while True:
         msg = conn.recv()
         if msg is None:
@@ -38,13 +42,13 @@ def _worker(conn, timeout: float) -> None:
 
 
 class _Slot:
-    def __init__(self, ctx, timeout: float):
-        self.ctx, self.timeout = ctx, timeout
+    def __init__(self, ctx, timeout: float, pyke: bool = False):
+        self.ctx, self.timeout, self.pyke = ctx, timeout, pyke
         self.start()
 
     def start(self):
         self.parent, child = self.ctx.Pipe()
-        self.proc = self.ctx.Process(target=_worker, args=(child, self.timeout), daemon=True)
+        self.proc = self.ctx.Process(target=_worker, args=(child, self.timeout, self.pyke), daemon=True)
         self.proc.start()
         child.close()
         self.task, self.t0 = None, 0.0
@@ -70,7 +74,7 @@ def execute_all(tasks: list[tuple[str, str, int, str]], workers: int, solver_tim
         queue = [t for t in todo.values() if (t[1] == "pyke") == (group == "pyke")]
         if not queue:
             continue
-        slots = [_Slot(ctx, solver_timeout) for _ in range(max(1, min(workers, len(queue))))]
+        slots = [_Slot(ctx, solver_timeout, group == "pyke") for _ in range(max(1, min(workers, len(queue))))]
         try:
             pending = list(reversed(queue))
             while pending or any(s.task for s in slots):

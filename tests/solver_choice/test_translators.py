@@ -51,3 +51,20 @@ def test_openai_compat_against_a_loopback_stub():
     assert path == "/v1/chat/completions" and body["model"] == "stub-model" and body["temperature"] == 0
     assert auth == "Bearer sk-test" and item["context"] in body["messages"][1]["content"]
     assert text.strip() == program.strip() and solve("fol", text, 3)["answer"] == "A"
+
+
+def test_cached_greedy_matches_full_redecode():
+    """The prefix-cached greedy decoder gives the same tokens as re-decoding the whole prefix every step
+    (random untrained weights: long, PAD-containing outputs exercise the key-padding mask too)."""
+    import torch
+
+    from components.solver_choice.seq2seq import build_model, greedy, greedy_full, pad
+
+    torch.manual_seed(3)
+    cfg = {"d_model": 32, "heads": 4, "layers": 2, "ffn": 64, "dropout": 0.1}
+    model = build_model(40, 12, cfg)
+    gen = torch.Generator().manual_seed(5)
+    src = pad([torch.randint(4, 40, (int(n),), generator=gen).tolist() for n in torch.randint(3, 15, (24,), generator=gen)])
+    full = greedy_full(model, src, 20)
+    assert greedy(model, src, 20) == full
+    assert any(0 in row[:-1] for row in full) or any(len(row) == 20 for row in full)
