@@ -128,19 +128,19 @@ def test_a_smoke_run_started_from_the_prefect_form_is_readable_in_both_uis(tmp_p
 
 def _submit_smoke_run_from_the_form(ui: BrowserSession, form_url: str) -> None:
     """Choose profile `smoke` in the deployment's custom-run form and submit it, as a user would."""
+    from playwright.sync_api import expect
+
     page = ui.page
     page.goto(form_url)
     profile = page.locator("button.p-select-button__control").first  # the `profile` enum, a Prefect select
-    profile.wait_for()
-    assert profile.inner_text().strip() == "default"
+    expect(profile).to_have_text("default")  # expect(...) waits for the UI to settle (Vue updates asynchronously)
     profile.focus()
     page.keyboard.press("ArrowDown")  # opens the option list
     options = page.get_by_role("option")
-    options.first.wait_for()
-    assert [options.nth(i).inner_text().strip() for i in range(options.count())] == ["smoke", "default", "full",
-                                                                                      "paper"]
+    expect(options).to_have_text(["smoke", "default", "full", "paper"])
     options.filter(has_text="smoke").click()
-    assert profile.inner_text().strip() == "smoke"
+    expect(profile).to_have_text("smoke")
+    expect(options.first).to_be_hidden()  # the option list closed: the form holds the choice
     page.get_by_role("button", name="Submit").click()
     page.wait_for_function("() => !location.pathname.endsWith('/run') || "
                            "document.body.innerText.includes('Something went wrong')")  # submitted, or refused
