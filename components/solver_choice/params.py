@@ -58,7 +58,9 @@ class ModelParams(StrictModel):
 
 class SmolParams(StrictModel):
     enabled: bool = False
-    n_items: int = Field(10, ge=1)
+    n_items: int = Field(10, ge=1, description="test items per dataset translated (≈ 5–20 s per program)")
+    shots: int = Field(2, ge=0, description="gold programs of training problems shown as examples")
+    max_tokens: int = Field(320, ge=16, description="cap per program (≈ 11 tokens/s per process on 1 thread)")
 
 
 class OpenAIParams(StrictModel):
@@ -67,6 +69,9 @@ class OpenAIParams(StrictModel):
     model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     max_tokens: int = 1024
+    shots: int = Field(2, ge=0)
+    timeout_s: float = Field(120.0, gt=0)
+    retries: int = Field(3, ge=0)
 
 
 class TranslatorParams(StrictModel):

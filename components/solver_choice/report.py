@@ -28,9 +28,7 @@ def build_claims(points, corr_json, reps, harness, curves, levels) -> list[dict]
             C.precondition_row(gold, pre)]
     if curves:
         rows.append(C.levels_row(curves))
-    rows.append(C.not_run_row("SmolLM2", "SmolLM2-135M few-shot translator (optional real local LLM)",
-                              "not implemented in this build: its 60–85 s load and 5–10 s per program do not fit the "
-                              "default budget on 2 shared cores (spec: off in default)"))
+    rows.append(C.smollm2_row(points))
     return rows
 
 

@@ -166,6 +166,36 @@ def _batch_decode(jobs: list[dict]) -> list[dict]:
     return [decode_job(j) for j in jobs]
 
 
+def _chat_jobs(p, prepared: Path, items: dict, cache_dir: Path) -> list[dict]:
+    """One job per (chat translator, language, dataset): its first ``n_items`` test items, few-shot.
+
+    Nine jobs per translator keep both workers busy; each worker process loads the model once."""
+    from components.solver_choice.translators import few_shot_examples
+
+    t = p.translators
+    chats = []
+    if t.smollm2.enabled:
+        chats.append(("smollm2", t.smollm2.n_items, t.smollm2.shots, t.smollm2.max_tokens, {}))
+    if t.openai_compat.enabled:
+        o = t.openai_compat
+        if not o.base_url or not o.model:
+            raise UserError("translators.openai_compat needs base_url and model",
+                            "set them under solver_choice.translators.openai_compat in profiles/paper.yaml")
+        chats.append((f"openai_{o.model}", None, o.shots, o.max_tokens, o.model_dump()))
+    # the paper profile's real benchmarks have no training split: their prompts are zero-shot
+    train = {ds: read_jsonl(prepared / "data" / f"{ds}_train.jsonl") for ds in DATASETS} if chats else {}
+    return [{"translator": name, "lang": lang, "dataset": ds, "max_tokens": max_tokens, "openai": openai,
+             "items": items[ds][:n] if n else items[ds], "shots": few_shot_examples(train[ds], k),
+             "cache": str(cache_dir / f"{name}_{lang}_{ds}.json")}
+            for name, n, k, max_tokens, openai in chats for lang in LANGUAGES for ds in DATASETS]
+
+
+def _batch_chat(jobs: list[dict]) -> list[dict]:
+    from components.solver_choice.translators import chat_translate_job
+
+    return [chat_translate_job(j) for j in jobs]
+
+
 def evaluate(ctx: StepContext) -> None:
     """Translate → execute (pool, cache, parent-enforced limit) → per-item records → points → correlations."""
     import numpy as np
@@ -205,16 +235,10 @@ def evaluate(ctx: StepContext) -> None:
                     programs[(f"seq2seq_{lv}", lang, ds)] = [seq2seq_program(it, lang, outs) for it in items[ds]]
     else:
         levels = []
-    if p.translators.openai_compat.enabled:
-        from components.solver_choice.translators import OpenAICompatTranslator
-
-        o = p.translators.openai_compat
-        if not o.base_url or not o.model:
-            raise UserError("translators.openai_compat needs base_url and model", "set them under solver_choice.translators.openai_compat in profiles/paper.yaml")
-        tr = OpenAICompatTranslator(o.base_url, o.model, o.api_key_env, o.max_tokens)
-        for lang in LANGUAGES:
-            for ds in DATASETS:
-                programs[(tr.name, lang, ds)] = [tr.translate(it, lang) for it in items[ds]]
+    chat_jobs = _chat_jobs(p, prepared, items, ctx.paths.data / "llm_cache")
+    for r in ctx.fan_out(_batch_chat, chat_jobs, "LLM translation",
+                         cost=lambda j: {"proofwriter": 2, "folio": 1.5}.get(j["dataset"], 1)):
+        programs[(r["translator"], r["lang"], r["dataset"])] = r["programs"]
     t_translate = time.perf_counter() - t0
     nopt = {ds: len(items[ds][0]["options"]) if items[ds] else 3 for ds in DATASETS}
     tasks = [(lang, prog, nopt[ds], "fixed") for (t, lang, ds), progs in programs.items() for prog in progs]

