@@ -47,7 +47,8 @@ def test_outputs_and_claims(smoke):
     assert {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"} <= set(by_id)  # every claim of spec §8 has a row
     assert {i: c["kind"] for i, c in by_id.items()} == {
         "C1": "claim", "C2": "claim", "C3": "claim", "C4": "claim", "C5": "claim", "C6": "claim",
-        "C7": "check", "C8": "check", "C9": "context", "C10": "context", "C1-clip": "context"}
+        "C7": "check", "C8": "check", "C9": "context", "C10": "context", "C1-clip": "context",
+        "C1-smollm2": "context"}
     for row in claims:
         assert list(row) == ["id", "kind", "claim", "metric", "expected", "anchor", "observed", "verdict", "note"]
         assert row["verdict"] in {"reproduced", "not reproduced", "inconclusive"}
@@ -57,6 +58,7 @@ def test_outputs_and_claims(smoke):
     # one seed cannot reproduce a paired claim; the toy bridge is exact and must hold
     assert all(by_id[i]["verdict"] != "reproduced" for i in ("C1", "C2", "C3"))
     assert by_id["C8"]["verdict"] == "reproduced"
+    assert by_id["C1-smollm2"]["observed"].startswith("not run: ")  # issue 13 item 5, its absence shown
     text = (rep / "report.md").read_text()
     assert "Checks and context" in text and "Verdict stability" in text
     metrics = json.loads((rep / "metrics.json").read_text())
