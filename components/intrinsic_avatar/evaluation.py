@@ -31,12 +31,9 @@ def render_model_frame(model, fr: dict, p, variant: str, env: torch.Tensor, albe
     for s in range(0, o.shape[0], chunk):
         oo, dd = o[s:s + chunk], d[s:s + chunk]
         r = model.render_rays(oo, dd, R, t, black, tp.n_primary, gen, perturb=False, with_material=True)
-        q = model.interaction_points(oo, dd, r, ev.s_test, R, t, gen)
-        wo = (-dd).repeat_interleave(ev.s_test, 0)
         sc = None if albedo_scale is None else torch.as_tensor(albedo_scale, dtype=torch.float32)
-        L, _, _, _ = model.shade_points(q, wo, variant, R, t, pose, env, "env", ev.dirs_test, tp.n_secondary,
-                                        tp.t_min, tp.t_max, gen, albedo_scale=sc)
-        Lbar = L.reshape(-1, ev.s_test, 3).mean(1)
+        Lbar, _, _, _, _ = model.pbr_rays(oo, dd, r, ev.s_test, variant, R, t, pose, env, "env", ev.dirs_test,
+                                          tp.n_secondary, tp.t_min, tp.t_max, gen, albedo_scale=sc)
         outs["pbr"].append(r["O"][:, None] * RD.srgb_oetf(Lbar))
         outs["O"].append(r["O"])
         n = r["normal"]
