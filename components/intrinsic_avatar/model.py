@@ -1,6 +1,6 @@
 """The miniature IntrinsicAvatar (spec §3.2): dense SDF + feature grids in canonical space, Laplace density,
 articulation by the partitioned-rigid rule for primary *and* secondary rays, RF and material heads, a learnable
-env map, volumetric interaction sampling and Monte-Carlo shading with visibility variants A / B / C."""
+env map, volumetric interaction sampling and Monte-Carlo shading with visibility variants A / B / C and surface shading D."""
 
 from __future__ import annotations
 
@@ -222,6 +222,12 @@ class AvatarModel(nn.Module):
         live = (out["O"].detach() >= min_opacity).nonzero()[:, 0]
         if live.numel() == 0:
             return torch.zeros(Nr, 3), None, {}, None, None
+        if variant == "D":
+            # surface shading: the same S·M shading samples, all at one point per ray
+            q = self.surface_points(o[live], dirs[live], {k: out[k][live] for k in ("O", "depth", "normal")}, R, t)
+            L, side, alb, rough = self.shade_points(q, -dirs[live], "A", R, t, pose, env, sampler, S * n_dirs, n_sec,
+                                                    t_min, t_max, gen, albedo_scale)
+            return torch.zeros(Nr, 3).index_copy(0, live, L), q, side, alb, rough
         sub = {k: out[k][live] for k in ("w", "t_start", "delta")}
         q = self.interaction_points(o[live], dirs[live], sub, S, R, t, gen)
         wo = (-dirs[live]).repeat_interleave(S, 0)
@@ -229,3 +235,13 @@ class AvatarModel(nn.Module):
                                                 gen, albedo_scale)
         Lbar = torch.zeros(Nr, 3).index_copy(0, live, L.reshape(-1, S, 3).mean(1))
         return Lbar, q, side, alb, rough
+
+    def surface_points(self, o, dirs, out, R, t):
+        """Variant D (spec 3.2.6): one interaction point per ray at the expected depth Σwt/O, shaded with the
+        expected normal Σwn (normalised) — a surface renderer's single hit, kept differentiable in both."""
+        O = out["O"].clamp_min(1e-6)
+        x = o + (out["depth"] / O)[:, None] * dirs
+        q = self.query(x, R, t, full=True)
+        q["n"] = out["normal"] / out["normal"].norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        q["x"] = x
+        return q

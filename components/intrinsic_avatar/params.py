@@ -150,7 +150,7 @@ class ModelParams(StrictModel):
 
 
 class TrainParams(StrictModel):
-    variants: list[Literal["A", "B", "C"]] = Field(default_factory=lambda: ["A", "B", "C"], min_length=1)
+    variants: list[Literal["A", "B", "C", "D"]] = Field(default_factory=lambda: ["A", "B", "C"], min_length=1)
     seeds: int = Field(1, ge=1)
     phase1_steps: int = Field(800, ge=1)
     phase2_steps: int = Field(1200, ge=1)

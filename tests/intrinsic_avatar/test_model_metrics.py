@@ -119,6 +119,34 @@ def test_pbr_rays_skip_transparent_rays():
     assert float(Lbar[1].abs().sum()) == 0 and float(Lbar[0].sum()) > 0 and q["x"].shape[0] == 2
 
 
+def test_surface_shading_d_uses_one_point_per_ray_and_keeps_gradients():
+    _, model = _model("A")
+    R, t = AV.bone_transforms(model.fig, 30.0, 20.0)
+    o = torch.tensor([[0.0, 0.0, 3.0], [0.1, 0.0, 3.0], [0.0, 3.0, 3.0]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 0.0, -1.0]] * 3), dim=-1)
+    g = torch.Generator().manual_seed(0)
+    out = model.render_rays(o, d, R, t, torch.zeros(3), 16, g)
+    Lbar, q, side, *_ = model.pbr_rays(o, d, out, 3, "D", R, t, torch.zeros(2), model.env(), "uniform", 2, 4, 0.02,
+                                       1.5, g, min_opacity=0.5)
+    assert q["x"].shape[0] == 2 and side["V"].shape[0] == 2 * 3 * 2  # 2 live rays, S·M = 6 directions each
+    exp_x = o[:2] + (out["depth"][:2] / out["O"][:2])[:, None] * d[:2]
+    assert torch.allclose(q["x"], exp_x) and torch.allclose(q["n"].norm(dim=-1), torch.ones(2))
+    assert float(Lbar[2].abs().sum()) == 0
+    gs = torch.autograd.grad(Lbar.sum(), [model.sdf, model.env_raw])
+    assert all(float(x.abs().sum()) > 0 for x in gs)  # through the expected normal and the light
+
+
+def test_depth_edges_mark_self_occlusion_not_silhouettes():
+    depth = np.full((8, 8), 3.0)
+    alpha = np.zeros((8, 8))
+    alpha[1:7, 1:7] = 1.0
+    depth[3:5, 1:7] = 2.5  # an "arm" 0.5 in front of the "torso"
+    e = MT.depth_edges(depth, alpha, 0.2)
+    assert e[3, 3] and e[2, 3] and e[1, 3] and e[5, 3] and e[6, 3]  # the jump rows and 1 px around them
+    assert not e[0].any() and not e[:, 0].any()  # background and the silhouette alone are not edges
+    assert not MT.depth_edges(np.full((8, 8), 3.0), alpha, 0.2).any()
+
+
 def test_grid_regularisers_are_logged_and_differentiable():
     from components.intrinsic_avatar.training import grid_regularisers
 
