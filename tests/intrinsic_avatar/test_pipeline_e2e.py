@@ -56,10 +56,10 @@ def test_mlflow_nested_runs(smoke_run):
     client, _, steps, runs = pipeline_runs(smoke_run[0], SLUG)
     assert steps["prepare"].data.metrics["ge_expectations_failed"] == 0
     nested = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == steps["train"].info.run_id}
-    assert sorted(nested) == ["train/A_s0", "train/B_s0", "train/phase1"]
+    assert sorted(nested) == ["train/A_s0", "train/B_s0", "train/D_s0", "train/phase1"]
     assert len(client.get_metric_history(nested["train/A_s0"].info.run_id, "l_pbr")) >= 3
     ev = [r.info.run_name for r in runs if r.data.tags.get("mlflow.parentRunId") == steps["evaluate"].info.run_id]
-    assert sorted(ev) == ["evaluate/A_s0", "evaluate/B_s0"]
+    assert sorted(ev) == ["evaluate/A_s0", "evaluate/B_s0", "evaluate/D_s0"]
     assert all(r.info.status == "FINISHED" for r in runs)
 
 
