@@ -95,11 +95,22 @@ class Figure:
         return torch.stack(p, -1)
 
     def sdf(self, xc: torch.Tensor) -> torch.Tensor:
-        p = self.prims(xc)
+        return self._union(self.prims(xc))
+
+    def _union(self, p: torch.Tensor) -> torch.Tensor:
         d = p[..., 0]
         for i in range(1, p.shape[-1]):
             d = smin(d, p[..., i], self.k)
         return d
+
+    def sdf_part(self, xc: torch.Tensor):
+        """(:meth:`sdf`, :meth:`part`) with the three bone-segment distances computed once (GT sphere tracing)."""
+        (ta, tb), (j1, j2), (_, j3) = self.segments()
+        s = [_seg_dist(xc, ta, tb), _seg_dist(xc, j1, j2), _seg_dist(xc, j2, j3)]
+        p = [s[0] - self.torso_r, s[1] - self.upper_r, s[2] - self.fore_r]
+        if self.head:
+            p.append((xc - self.head_center()).norm(dim=-1) - self.head_r)
+        return self._union(torch.stack(p, -1)), torch.stack(s, -1).argmin(-1)
 
     def normal(self, xc: torch.Tensor, h: float = 1e-4) -> torch.Tensor:
         e = torch.eye(3) * h
@@ -161,14 +172,16 @@ def posed_query(x: torch.Tensor, R: torch.Tensor, t: torch.Tensor, sdf_c, part_f
     return d_posed, bone, xsel
 
 
-def posed_trace_fn(R: torch.Tensor, t: torch.Tensor, sdf_c, part_fn, d_max: float = 1.0):
+def posed_trace_fn(R: torch.Tensor, t: torch.Tensor, sdf_c, part_fn, d_max: float = 1.0, sdf_part=None):
     """For :func:`render.sphere_trace`: x → (posed SDF by the rule, a lower bound of the distance to the posed
-    surface = min over all bones of the canonical SDF of x_b, which the posed surface is a subset of)."""
+    surface = min over all bones of the canonical SDF of x_b, which the posed surface is a subset of).
+    ``sdf_part(x) → (sdf, part)`` replaces the two calls when given (the figure shares the segment distances)."""
     def fn(x):
         N = x.shape[0]
         xc = to_canonical(x, R, t).reshape(-1, 3)
-        d = sdf_c(xc).reshape(N, -1)
-        valid = part_fn(xc).reshape(N, -1) == torch.arange(R.shape[0])[None]
+        d, part = sdf_part(xc) if sdf_part is not None else (sdf_c(xc), part_fn(xc))
+        d = d.reshape(N, -1)
+        valid = part.reshape(N, -1) == torch.arange(R.shape[0])[None]
         dv = torch.where(valid, d, torch.full_like(d, float("inf"))).min(-1).values
         rule = torch.where(torch.isinf(dv), torch.full_like(dv, d_max), dv)
         return rule, d.min(-1).values

@@ -77,7 +77,7 @@ def choose_sun_az(d, fig) -> tuple[float, list[float]]:
         R, t = AV.bone_transforms(fig, t1, t2)
         w2c, K = camera(d, az)
         o, dirs = AV.camera_rays(w2c, K, d.image_size, 1)
-        fn = AV.posed_trace_fn(R, t, fig.sdf, fig.part)
+        fn = AV.posed_trace_fn(R, t, fig.sdf, fig.part, sdf_part=fig.sdf_part)
         tn, tf = RD.ray_box(o, dirs, AV.POSED_LO, AV.POSED_HI)
         hit, th = RD.sphere_trace(o, dirs, fn, tn, tf, d.gt_trace_steps, hmin=0.01)
         x = o[hit] + th[hit, None] * dirs[hit]
@@ -178,7 +178,7 @@ def render_frame(fig, d, theta1, theta2, az, grid, e1, e2, with_relit: bool, n_p
     w2c, K = camera(d, az)
     o, dirs = AV.camera_rays(w2c, K, size, ss)
     tn, tf = RD.ray_box(o, dirs, AV.POSED_LO, AV.POSED_HI)
-    hit, th = RD.sphere_trace(o, dirs, AV.posed_trace_fn(R, t, fig.sdf, fig.part), tn, tf, d.gt_trace_steps,
+    hit, th = RD.sphere_trace(o, dirs, AV.posed_trace_fn(R, t, fig.sdf, fig.part, sdf_part=fig.sdf_part), tn, tf, d.gt_trace_steps,
                               hmin=0.01)
     hit = hit & (th < tf)
     M = o.shape[0]
@@ -189,11 +189,10 @@ def render_frame(fig, d, theta1, theta2, az, grid, e1, e2, with_relit: bool, n_p
     alb, rough = fig.material(xc)
     wo = -dirs[hit]
     V = gt_visibility(x, n, R, t, fig, grid.dirs.reshape(-1, 3))
-    c1 = RD.shade_exact(n, wo, alb, rough, e1, grid, V)
+    c1, c2 = RD.shade_exact_envs(n, wo, alb, rough, [e1, e2] if with_relit else [e1, e1], grid, V)
     c1_un = RD.shade_exact(n, wo, alb, rough, e1, grid, None, specular=False)
     c1_dv = RD.shade_exact(n, wo, alb, rough, e1, grid, V, specular=False)
     shadow = 1 - RD.luminance(c1_dv) / RD.luminance(c1_un).clamp_min(1e-8)
-    c2 = RD.shade_exact(n, wo, alb, rough, e2, grid, V) if with_relit else None
 
     def full(vals, dim):
         out = torch.zeros(M, dim)

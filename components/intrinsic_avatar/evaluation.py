@@ -4,6 +4,7 @@ albedo, visibility probes, per-frame metrics for the frame bootstrap."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +32,9 @@ def render_model_frame(model, fr: dict, p, variant: str, env: torch.Tensor, albe
     for s in range(0, o.shape[0], chunk):
         oo, dd = o[s:s + chunk], d[s:s + chunk]
         r = model.render_rays(oo, dd, R, t, black, tp.n_primary, gen, perturb=False, with_material=True)
-        q = model.interaction_points(oo, dd, r, ev.s_test, R, t, gen)
-        wo = (-dd).repeat_interleave(ev.s_test, 0)
         sc = None if albedo_scale is None else torch.as_tensor(albedo_scale, dtype=torch.float32)
-        L, _, _, _ = model.shade_points(q, wo, variant, R, t, pose, env, "env", ev.dirs_test, tp.n_secondary,
-                                        tp.t_min, tp.t_max, gen, albedo_scale=sc)
-        Lbar = L.reshape(-1, ev.s_test, 3).mean(1)
+        Lbar, _, _, _, _ = model.pbr_rays(oo, dd, r, ev.s_test, variant, R, t, pose, env, "env", ev.dirs_test,
+                                          tp.n_secondary, tp.t_min, tp.t_max, gen, albedo_scale=sc)
         outs["pbr"].append(r["O"][:, None] * RD.srgb_oetf(Lbar))
         outs["O"].append(r["O"])
         n = r["normal"]
@@ -64,7 +62,7 @@ def visibility_probes(model, variant: str, frames: list[dict], fig, n_probes: in
         w = torch.where(((w * n).sum(-1) < 0)[:, None], -w, w)
         x0 = x + 2e-3 * n
         gt = shadow_hit(x0, w, posed_primitives(fig, R, t)).numpy()
-        if variant == "A":
+        if variant in ("A", "D"):
             V = model.traced_visibility(x0, w, R, t, tp.n_secondary, tp.t_min, tp.t_max, g)
         elif variant == "C":
             q = model.query(x0, R, t, full=True)
@@ -105,6 +103,7 @@ def evaluate_batch(jobs: list[EvalJob]) -> list[dict]:
     torch.set_num_threads(1)
     results = []
     for j in jobs:
+        c0 = time.process_time()
         p = IntrinsicAvatarParams.model_validate(j.params)
         prepared, out = Path(j.prepared), Path(j.out) / j.variant
         out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +126,7 @@ def evaluate_batch(jobs: list[EvalJob]) -> list[dict]:
         to = lambda v: RD.srgb_oetf(torch.as_tensor(v)).numpy()  # noqa: E731
         pf: dict[str, list] = {k: [] for k in ("albedo_psnr", "albedo_psnr_lin", "albedo_psnr_perframe", "albedo_ssim",
                                                "normal_deg", "mask_iou", "recon_psnr", "sse_sh", "sae_sh", "n_sh",
-                                               "sse_lit", "sae_lit", "n_lit")}
+                                               "sse_lit", "sae_lit", "n_lit", "sse_edge", "n_edge")}
         for fr, r, m in zip(train, rtrain, masks):
             a = MT.align(r["albedo"], scale)
             pf["albedo_psnr"].append(MT.psnr(to(a), to(fr["albedo"]), m))
@@ -136,7 +135,11 @@ def evaluate_batch(jobs: list[EvalJob]) -> list[dict]:
             pf["albedo_ssim"].append(MT.ssim(to(a) * m[..., None], to(fr["albedo"]) * m[..., None], m))
             pf["normal_deg"].append(MT.normal_error(r["normal"], fr["normal"], m))
             pf["mask_iou"].append(MT.iou(r["O"] > 0.5, m))
-            pf["recon_psnr"].append(MT.psnr(r["pbr"], fr["image"] * fr["alpha"][..., None], m))
+            gt_img = fr["image"] * fr["alpha"][..., None]
+            pf["recon_psnr"].append(MT.psnr(r["pbr"], gt_img, m))
+            edge = MT.depth_edges(fr["depth"], fr["alpha"])
+            pf["sse_edge"].append(float(((r["pbr"][edge] - gt_img[edge]).astype(np.float64) ** 2).sum()))
+            pf["n_edge"].append(float(edge.sum() * 3))
             sh = m & (fr["shadow"] >= p.data.shadow_thresh)
             lit = m & (fr["shadow"] <= 0.05)
             for k, v in _shadow_stats(to(a), to(fr["albedo"]), sh, lit).items():
@@ -157,7 +160,7 @@ def evaluate_batch(jobs: list[EvalJob]) -> list[dict]:
         pr_all = np.concatenate([q for _, q in probes])
         summary = {"variant": j.variant, "seed_index": j.seed_index, "albedo_scale": scale.tolist(),
                    "vis_iou_pooled": MT.iou(pr_all, gt_all), "probes": int(len(gt_all)),
-                   "probes_occluded_gt": float(gt_all.mean())}
+                   "probes_occluded_gt": float(gt_all.mean()), "cpu_s": time.process_time() - c0}
         for k in ("albedo_psnr", "albedo_psnr_lin", "albedo_psnr_perframe", "albedo_ssim", "normal_deg", "mask_iou",
                   "recon_psnr", "relit_novel_psnr", "relit_novel_ssim", "relit_train_psnr", "test_normal_deg",
                   "vis_iou"):

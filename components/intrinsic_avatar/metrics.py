@@ -102,3 +102,26 @@ def bootstrap_pooled(num_a, den_a, num_b, den_b, fn, reps: int = 1000, seed: int
     if not len(bs):
         return point, float("nan"), float("nan")
     return point, float(np.percentile(bs, 2.5)), float(np.percentile(bs, 97.5))
+
+
+def depth_edges(depth: np.ndarray, alpha: np.ndarray, jump: float = 0.2, radius: int = 1) -> np.ndarray:
+    """IA7's pixels (spec §8): foreground pixels within ``radius`` px of a GT depth discontinuity > ``jump``
+    between two foreground 4-neighbours (self-occlusion edges such as the arm over the torso; the silhouette
+    against the background is not a depth discontinuity of the surface and is left out)."""
+    fg = np.asarray(alpha) > 0.5
+    z = np.asarray(depth, np.float64)
+    e = np.zeros_like(fg)
+    for ax in (0, 1):
+        a = [slice(None)] * 2
+        b = [slice(None)] * 2
+        a[ax], b[ax] = slice(1, None), slice(None, -1)
+        hit = fg[tuple(a)] & fg[tuple(b)] & (np.abs(z[tuple(a)] - z[tuple(b)]) > jump)
+        e[tuple(a)] |= hit
+        e[tuple(b)] |= hit
+    out = e.copy()
+    H, W = e.shape
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            out[max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] |= \
+                e[max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+    return out & fg

@@ -1,6 +1,6 @@
 """The miniature IntrinsicAvatar (spec §3.2): dense SDF + feature grids in canonical space, Laplace density,
 articulation by the partitioned-rigid rule for primary *and* secondary rays, RF and material heads, a learnable
-env map, volumetric interaction sampling and Monte-Carlo shading with visibility variants A / B / C."""
+env map, volumetric interaction sampling and Monte-Carlo shading with visibility variants A / B / C and surface shading D."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ def inv_softplus(y: float) -> float:
     return math.log(math.expm1(y))
 
 
+def init_sdf(mp, fig: AV.Figure, pts: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
+    """Initial canonical SDF at grid points pts [G, G, G, 3] (relative to the box centre): the repository's sphere
+    (r = 0.5), or ``skeleton`` — capsules of one generic radius around the given bone segments (the toy's
+    analogue of starting from the SMPL body; no per-part radius or any other shape information)."""
+    if mp.sdf_init == "sphere":
+        return pts.norm(dim=-1) - 0.5
+    x = (pts + center).reshape(-1, 3)
+    d = torch.stack([AV._seg_dist(x, a, b) for a, b in fig.segments()], -1).min(-1).values - mp.skeleton_radius
+    return d.reshape(pts.shape[:-1])
+
+
 class AvatarModel(nn.Module):
     def __init__(self, mp, env_h: int, env_w: int, fig: AV.Figure, with_vis: bool = True):
         super().__init__()
@@ -41,8 +52,11 @@ class AvatarModel(nn.Module):
         self.center, self.half = AV.CANON_CENTER.clone(), AV.CANON_HALF
         lin = torch.linspace(-self.half, self.half, G)
         X, Y, Z = torch.meshgrid(lin, lin, lin, indexing="ij")
-        sphere = torch.stack([X, Y, Z], -1).norm(dim=-1) - 0.5
-        self.sdf = nn.Parameter(sphere[None].contiguous())
+        pts = torch.stack([X, Y, Z], -1)
+        self.sdf = nn.Parameter(init_sdf(mp, fig, pts, self.center)[None].contiguous())
+        # coarse levels (zero at start): a multi-resolution SDF, the dense analogue of the repository's multi-level
+        # hash grid — coarse voxels move large regions per update, so the shape leaves the init in few steps
+        self.sdf_coarse = nn.ParameterList([nn.Parameter(torch.zeros(1, r, r, r)) for r in mp.sdf_levels])
         g = torch.Generator().manual_seed(0)
         self.feat = nn.Parameter(0.1 * torch.randn(mp.feat_dim, F, F, F, generator=g))
         self.beta_param = nn.Parameter(torch.tensor(float(mp.beta_init)))
@@ -63,8 +77,15 @@ class AvatarModel(nn.Module):
     def inside(self, xc: torch.Tensor) -> torch.Tensor:
         return ((xc - self.center).abs() <= self.half).all(-1)
 
+    def sdf_grid(self) -> torch.Tensor:
+        """The effective SDF grid: the finest level plus the upsampled coarse levels (exact for nested sizes)."""
+        g = self.sdf
+        for c in self.sdf_coarse:
+            g = g + RD.upsample_grid(c, self.mp.sdf_grid)
+        return g
+
     def sdf_c(self, xc: torch.Tensor) -> torch.Tensor:
-        d = RD.trilinear(self.sdf, xc, self.center, self.half)[:, 0]
+        d = RD.trilinear(self.sdf_grid(), xc, self.center, self.half)[:, 0]
         return torch.where(self.inside(xc), d, torch.full_like(d, float("inf")))
 
     def material(self, feat: torch.Tensor):
@@ -75,20 +96,23 @@ class AvatarModel(nn.Module):
         """Posed points x [N, 3] → d (differentiable in the grid), and with ``full`` the canonical gradient g,
         world normal n, canonical point xc, bone and feature."""
         N = x.shape[0]
+        grid = self.sdf_grid()
         with torch.no_grad():
             xc_all = AV.to_canonical(x, R, t)
             flat = xc_all.reshape(-1, 3)
             valid = (self.fig.part(flat).reshape(N, -1) == torch.arange(R.shape[0])[None]) & \
                 self.inside(flat).reshape(N, -1)
-            d0 = RD.trilinear(self.sdf, flat, self.center, self.half)[:, 0].reshape(N, -1)
+            d0 = RD.trilinear(grid.detach(), flat, self.center, self.half)[:, 0].reshape(N, -1)
             dv = torch.where(valid, d0, torch.full_like(d0, float("inf")))
-            bone = dv.argmin(-1)
+            dmin, bone = dv.min(-1)
             ok = valid.any(-1)
             xc = xc_all[torch.arange(N), bone]
         if not full:
-            d = RD.trilinear(self.sdf, xc, self.center, self.half)[:, 0]
+            if not torch.is_grad_enabled():  # secondary rays: the candidates' lookup already holds d
+                return {"d": torch.where(ok, dmin, torch.full_like(dmin, self.mp.d_max)), "ok": ok}
+            d = RD.trilinear(grid, xc, self.center, self.half)[:, 0]
             return {"d": torch.where(ok, d, torch.full_like(d, self.mp.d_max)), "ok": ok}
-        d, g = RD.trilinear(self.sdf, xc, self.center, self.half, with_grad=True)
+        d, g = RD.trilinear(grid, xc, self.center, self.half, with_grad=True)
         d, g = d[:, 0], g[:, 0]
         d = torch.where(ok, d, torch.full_like(d, self.mp.d_max))
         nc = g / g.norm(dim=-1, keepdim=True).clamp_min(1e-6)
@@ -185,5 +209,39 @@ class AvatarModel(nn.Module):
         ts = torch.gather(out["t_start"], 1, k) + u * torch.gather(out["delta"], 1, k)
         x = (o[:, None] + ts[..., None] * dirs[:, None]).reshape(-1, 3)
         q = self.query(x, R, t, full=True)
+        q["x"] = x
+        return q
+
+    def pbr_rays(self, o, dirs, out, S: int, variant: str, R, t, pose, env, sampler: str, n_dirs: int, n_sec: int,
+                 t_min: float, t_max: float, gen=None, albedo_scale=None, min_opacity: float = 1e-3):
+        """Mean L_o of S interaction points per ray (spec 3.2.4–3.2.5), shading only rays with opacity
+        ≥ ``min_opacity``: the others weigh ≤ ``min_opacity`` in C_pbr = O·L + (1 − O)·bg, and background pixels were
+        most of the shading cost (secondary rays included). Returns L̄ [Nr, 3] (0 on skipped rays) and the shaded
+        points' query, side outputs, albedo and roughness (None when no ray is shaded)."""
+        Nr = o.shape[0]
+        live = (out["O"].detach() >= min_opacity).nonzero()[:, 0]
+        if live.numel() == 0:
+            return torch.zeros(Nr, 3), None, {}, None, None
+        if variant == "D":
+            # surface shading: the same S·M shading samples, all at one point per ray
+            q = self.surface_points(o[live], dirs[live], {k: out[k][live] for k in ("O", "depth", "normal")}, R, t)
+            L, side, alb, rough = self.shade_points(q, -dirs[live], "A", R, t, pose, env, sampler, S * n_dirs, n_sec,
+                                                    t_min, t_max, gen, albedo_scale)
+            return torch.zeros(Nr, 3).index_copy(0, live, L), q, side, alb, rough
+        sub = {k: out[k][live] for k in ("w", "t_start", "delta")}
+        q = self.interaction_points(o[live], dirs[live], sub, S, R, t, gen)
+        wo = (-dirs[live]).repeat_interleave(S, 0)
+        L, side, alb, rough = self.shade_points(q, wo, variant, R, t, pose, env, sampler, n_dirs, n_sec, t_min, t_max,
+                                                gen, albedo_scale)
+        Lbar = torch.zeros(Nr, 3).index_copy(0, live, L.reshape(-1, S, 3).mean(1))
+        return Lbar, q, side, alb, rough
+
+    def surface_points(self, o, dirs, out, R, t):
+        """Variant D (spec 3.2.6): one interaction point per ray at the expected depth Σwt/O, shaded with the
+        expected normal Σwn (normalised) — a surface renderer's single hit, kept differentiable in both."""
+        O = out["O"].clamp_min(1e-6)
+        x = o + (out["depth"] / O)[:, None] * dirs
+        q = self.query(x, R, t, full=True)
+        q["n"] = out["normal"] / out["normal"].norm(dim=-1, keepdim=True).clamp_min(1e-6)
         q["x"] = x
         return q

@@ -66,7 +66,26 @@ def paired_diffs(per: dict, reps: int, seed: int) -> dict:
             out[f"vis_iou_A_minus_{other}"] = paired_mean(pf["A"]["vis_iou"], pf[other]["vis_iou"], reps, seed)
     if "A" in pf and "B" in pf:
         out.update(shadow_stats(pf["A"], pf["B"], reps, seed))
+    if "A" in pf and "D" in pf and "sse_edge" in pf["A"]:
+        out["edge_psnr_A_minus_D"] = pooled_psnr_diff(pf["A"], pf["D"], "edge", reps, seed)
+        out["recon_psnr_A_minus_D"] = paired_mean(pf["A"]["recon_psnr"], pf["D"]["recon_psnr"], reps, seed)
+        out["n_edge_pixels"] = float(np.sum(pf["A"]["n_edge"]) / 3)
     if "A" in pf:
         out["generalisation_gap_A"] = unpaired_mean_diff(pf["A"]["relit_train_psnr"], pf["A"]["relit_novel_psnr"],
                                                          reps, seed)
     return out
+
+
+def pooled_psnr_diff(pa: dict, pb: dict, key: str, reps: int, seed: int):
+    """PSNR(A) − PSNR(B) on pixels pooled over resampled frames (per-frame ``sse_<key>``, ``n_<key>``): frames
+    without such pixels add nothing instead of an undefined per-frame PSNR."""
+    sa, sb = np.asarray(pa[f"sse_{key}"], float), np.asarray(pb[f"sse_{key}"], float)
+    na = np.asarray(pa[f"n_{key}"], float)
+    if not len(na) or na.sum() == 0:
+        return (float("nan"),) * 3
+
+    def stat(ix):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n = na[ix].sum(-1)
+            return -10 * np.log10(sa[ix].sum(-1) / n) + 10 * np.log10(sb[ix].sum(-1) / n)
+    return _ci(stat, len(na), reps, seed)

@@ -125,6 +125,11 @@ class PaperData(StrictModel):
 
 class ModelParams(StrictModel):
     sdf_grid: int = Field(40, ge=8, le=256)
+    sdf_levels: list[int] = Field(default_factory=list, description="coarse SDF levels added to the sdf_grid level "
+                                  "(multi-resolution); each r needs (sdf_grid − 1) divisible by (r − 1)")
+    sdf_init: Literal["sphere", "skeleton"] = Field("sphere", description="sphere r = 0.5 (repository) or capsules "
+                                                    "of skeleton_radius around the bone segments")
+    skeleton_radius: float = Field(0.12, gt=0)
     feat_grid: int = Field(24, ge=4, le=256)
     feat_dim: int = Field(8, ge=1)
     hidden: int = Field(32, ge=4)
@@ -135,9 +140,17 @@ class ModelParams(StrictModel):
     light_init: float = Field(0.5, gt=0)
     d_max: float = Field(0.5, gt=0, description="posed SDF where no bone is consistent (empty space)")
 
+    @model_validator(mode="after")
+    def _levels(self) -> "ModelParams":
+        for r in self.sdf_levels:
+            if r < 2 or r >= self.sdf_grid or (self.sdf_grid - 1) % (r - 1):
+                raise ValueError(f"sdf_levels: {r} must lie in [2, sdf_grid) with (sdf_grid − 1) = {self.sdf_grid - 1} "
+                                 f"divisible by ({r} − 1) (nested levels)")
+        return self
+
 
 class TrainParams(StrictModel):
-    variants: list[Literal["A", "B", "C"]] = Field(default_factory=lambda: ["A", "B", "C"], min_length=1)
+    variants: list[Literal["A", "B", "C", "D"]] = Field(default_factory=lambda: ["A", "B", "C"], min_length=1)
     seeds: int = Field(1, ge=1)
     phase1_steps: int = Field(800, ge=1)
     phase2_steps: int = Field(1200, ge=1)
@@ -156,6 +169,9 @@ class TrainParams(StrictModel):
     w_pbr: float = 0.2
     w_mask: float = 0.1
     w_eik: float = 0.1
+    w_curv: float = Field(0.0, ge=0, description="mean |Laplacian| of the SDF grid (the repository's curvature term, "
+                          "here on the whole grid)")
+    w_eik_grid: float = Field(0.0, ge=0, description="Eikonal on every voxel of the SDF grid (finite differences)")
     w_smooth: float = 0.01
     w_vis: float = 0.1
     smooth_sigma: float = Field(0.01, gt=0)

@@ -202,17 +202,25 @@ def shade_mc(n, wo, albedo, rough, env, grid: EnvGrid, method: str, n_dirs: int,
 
 def shade_exact(n, wo, albedo, rough, env, grid: EnvGrid, V=None, specular: bool = True):
     """Exact texel sum Σ f_r E V (n·ω)₊ Δω over the texel centres (GT shading); V [N, T] or None."""
+    return shade_exact_envs(n, wo, albedo, rough, [env], grid, V, specular)[0]
+
+
+def shade_exact_envs(n, wo, albedo, rough, envs, grid: EnvGrid, V=None, specular: bool = True) -> list:
+    """:func:`shade_exact` under several env maps, evaluating the BRDF once ([N, T, 3], the GT renderer's main cost);
+    the diffuse-only sum is a matrix product (f = a/π is constant over directions)."""
     d = grid.dirs.reshape(-1, 3)  # [T, 3]
-    E = env.reshape(-1, 3)
     dw = grid.domega.reshape(-1)
     N, T = n.shape[0], d.shape[0]
     cos = (n @ d.T).clamp_min(0)  # [N, T]
-    f = brdf(n[:, None].expand(N, T, 3), d[None].expand(N, T, 3), wo[:, None].expand(N, T, 3),
-             albedo[:, None].expand(N, T, 3), rough[:, None].expand(N, T), specular=specular)
     w = cos * dw[None]
     if V is not None:
         w = w * V
-    return (f * E[None] * w[..., None]).sum(1)
+    if not specular:
+        return [albedo / math.pi * (w @ env.reshape(-1, 3)) for env in envs]
+    f = brdf(n[:, None].expand(N, T, 3), d[None].expand(N, T, 3), wo[:, None].expand(N, T, 3),
+             albedo[:, None].expand(N, T, 3), rough[:, None].expand(N, T), specular=specular)
+    fw = f * w[..., None]
+    return [(fw * env.reshape(-1, 3)[None]).sum(1) for env in envs]
 
 
 # --------------------------------------------------------------------------------------------- density
@@ -287,36 +295,62 @@ def sphere_trace(o, d, sdf_fn, t0=0.0, t1=4.0, steps: int = 64, eps: float = 1e-
 
 
 # --------------------------------------------------------------------------------------------- trilinear grids
+_CORNERS = torch.tensor([[dx, dy, dz] for dx in (0, 1) for dy in (0, 1) for dz in (0, 1)])
+
+
 def trilinear(grid: torch.Tensor, x: torch.Tensor, center: torch.Tensor, half: float, with_grad: bool = False):
     """Trilinear interpolation of grid [C, R, R, R] (indexed [c, ix, iy, iz]) at x [N, 3] in the cube
     center ± half; points outside are clamped to the border. Returns [N, C] and, with ``with_grad``, the analytic
-    spatial gradient [N, C, 3] of the interpolant (differentiable in the grid; no double backward needed)."""
+    spatial gradient [N, C, 3] of the interpolant (differentiable in the grid; no double backward needed).
+
+    Values alone go through ``grid_sample`` (one fused kernel, 2–3× faster than eight gathers on CPU, measured);
+    with the gradient the eight corners are gathered once and weighted for value and gradient together."""
     C, R = grid.shape[0], grid.shape[1]
-    scale = (R - 1) / (2 * half)
-    u = ((x - center) + half) * scale
-    u = u.clamp(0, R - 1 - 1e-4)
-    i0 = u.floor().long()
-    f = u - i0
-    flat = grid.reshape(C, -1)
-    fx, fy, fz = f[:, 0], f[:, 1], f[:, 2]
-    out = 0
-    gx = gy = gz = 0
-    for dx in (0, 1):
-        wx = fx if dx else 1 - fx
-        sx = 1.0 if dx else -1.0
-        for dy in (0, 1):
-            wy = fy if dy else 1 - fy
-            sy = 1.0 if dy else -1.0
-            for dz in (0, 1):
-                wz = fz if dz else 1 - fz
-                sz = 1.0 if dz else -1.0
-                idx = ((i0[:, 0] + dx) * R + (i0[:, 1] + dy)) * R + (i0[:, 2] + dz)
-                v = flat[:, idx].T  # [N, C]
-                out = out + (wx * wy * wz)[:, None] * v
-                if with_grad:
-                    gx = gx + (sx * wy * wz)[:, None] * v
-                    gy = gy + (wx * sy * wz)[:, None] * v
-                    gz = gz + (wx * wy * sz)[:, None] * v
     if not with_grad:
-        return out
-    return out, torch.stack([gx, gy, gz], -1) * scale
+        g = ((x - center) / half).clamp(-1.0, 1.0).flip(-1)  # grid_sample wants (z, y, x) for [D=ix, H=iy, W=iz]
+        out = torch.nn.functional.grid_sample(grid[None], g[None, :, None, None], mode="bilinear",
+                                              padding_mode="border", align_corners=True)
+        return out[0, :, :, 0, 0].T
+    scale = (R - 1) / (2 * half)
+    u = (((x - center) + half) * scale).clamp(0, R - 1 - 1e-4)
+    i0 = u.floor()
+    f = u - i0
+    i0 = i0.long()
+    c = _CORNERS
+    base = (i0[:, 0] * R + i0[:, 1]) * R + i0[:, 2]
+    v = grid.reshape(C, -1)[:, base[:, None] + ((c[:, 0] * R + c[:, 1]) * R + c[:, 2])]  # [C, N, 8]
+    w1 = torch.stack([1 - f, f], 1)  # [N, 2, 3]
+    wx, wy, wz = w1[:, c[:, 0], 0], w1[:, c[:, 1], 1], w1[:, c[:, 2], 2]  # [N, 8]
+    out = (v * (wx * wy * wz)).sum(-1).T
+    s = (2 * c - 1).float()
+    G = torch.stack([s[:, 0] * wy * wz, wx * s[:, 1] * wz, wx * wy * s[:, 2]], -1) * scale  # [N, 8, 3]
+    return out, torch.einsum("cnk,nkd->ncd", v, G)
+
+
+def _interp_matrix(r: int, size: int) -> torch.Tensor:
+    """[size, r] linear-interpolation weights from r to size samples with aligned end points."""
+    u = torch.linspace(0, r - 1, size, dtype=torch.float64)
+    i0 = u.floor().clamp(max=r - 2).long()
+    f = u - i0
+    M = torch.zeros(size, r, dtype=torch.float64)
+    M[torch.arange(size), i0] = 1 - f
+    M[torch.arange(size), i0 + 1] += f
+    return M.float()
+
+
+def upsample_grid(grid: torch.Tensor, size: int) -> torch.Tensor:
+    """Trilinear upsampling of grid [C, r, r, r] to [C, size, size, size] with aligned corners (separable: three
+    small matrix products, far cheaper in backward than ``interpolate`` on CPU); exact — the interpolant is
+    unchanged — when (size − 1) is a multiple of (r − 1), so a sum of nested levels is one grid."""
+    M = _interp_matrix(grid.shape[1], size)
+    g = torch.einsum("ai,nijk->najk", M, grid)
+    g = torch.einsum("bj,najk->nabk", M, g)
+    return torch.einsum("ck,nabk->nabc", M, g)
+
+
+def grid_laplacian(grid: torch.Tensor, h: float) -> torch.Tensor:
+    """Discrete Laplacian (7-point) of grid [C, R, R, R] with spacing h at the interior voxels."""
+    c = grid[:, 1:-1, 1:-1, 1:-1]
+    lap = (grid[:, 2:, 1:-1, 1:-1] + grid[:, :-2, 1:-1, 1:-1] + grid[:, 1:-1, 2:, 1:-1] + grid[:, 1:-1, :-2, 1:-1]
+           + grid[:, 1:-1, 1:-1, 2:] + grid[:, 1:-1, 1:-1, :-2] - 6 * c)
+    return lap / (h * h)

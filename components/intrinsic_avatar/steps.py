@@ -70,8 +70,10 @@ def prepare(ctx: StepContext) -> None:
             for i, (t1, t2, az) in enumerate(D.train_poses(p.data))]
     jobs += [D.FrameJob("test", i, t1, t2, az, sun_az, dd, str(out / "frames"), derive_seed(p.seed, "test", i))
              for i, (t1, t2, az) in enumerate(D.test_poses(p.data, derive_seed(p.seed, "test-poses")))]
+    # measured ≈ 2.6e-7 CPU-s per (sub-pixel × texel): 17 s for the default's 32 frames; a worker's start-up (torch,
+    # Prefect) costs ≈ 5 s, so two workers pay off only above ≈ 30 s of rendering
     px = (p.data.image_size * p.data.ssaa) ** 2 * p.data.env_h * p.data.env_w
-    rows = fan(ctx, D.render_batch, jobs, f"render {len(jobs)} GT frames", len(jobs) * px / 1.5e7)
+    rows = fan(ctx, D.render_batch, jobs, f"render {len(jobs)} GT frames", len(jobs) * px * 2.6e-7 / 30.0)
     frame = pd.DataFrame(rows)
     tr, te = frame[frame.split == "train"].reset_index(drop=True), frame[frame.split == "test"].reset_index(drop=True)
     reports = validate_and_log(ctx, [(f"{SLUG}-train", tr, D.expectations(tr, "train", p.data.n_train_frames, p.data)),
@@ -147,21 +149,22 @@ def train(ctx: StepContext) -> None:
     if child:
         child.log_params({**{f"train.{k}": v for k, v in p.train.model_dump().items()},
                           **{f"model.{k}": v for k, v in p.model.model_dump().items()}})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         hist = TR.fit(model, T, p.train, 1, "A", p.train.phase1_steps, derive_seed(p.seed, "phase1"), child)
     except BaseException:
         if child:
             child.finish("FAILED")
         raise
-    phase1_s = time.perf_counter() - t0
+    phase1_s, phase1_cpu = time.perf_counter() - t0, time.process_time() - c0
     torch.save(model.state_dict(), out / "ckpt" / "phase1.pt")
     TR.write_curves(out / "curves" / "phase1.csv", hist)
     if child:
         child.log_history(hist)
         child.log_metrics({"wall_s": phase1_s, "beta": float(model.beta)})
         child.finish()
-    ctx.log(f"phase 1: {p.train.phase1_steps} steps in {phase1_s:.1f} s, final L1(rf) {hist[-1]['l_rf']:.4f}")
+    ctx.log(f"phase 1: {p.train.phase1_steps} steps in {phase1_s:.1f} s ({phase1_cpu:.1f} CPU-s), "
+            f"final L1(rf) {hist[-1]['l_rf']:.4f}")
     jobs, children = [], []
     for v in p.train.variants:
         for i in range(p.train.seeds):
@@ -175,7 +178,7 @@ def train(ctx: StepContext) -> None:
     try:
         res = fan(ctx, TR.train_variant_batch, jobs, f"phase 2 ({len(jobs)} runs)",
                   len(jobs) * p.train.phase2_steps * p.train.rays * p.train.n_interact / 2e6,
-                  cost=lambda j: {"A": 1.6, "B": 1.0, "C": 1.9}[j.variant])
+                  cost=lambda j: {"A": 1.6, "B": 1.0, "C": 1.9, "D": 1.2}[j.variant])
     except BaseException:
         for c in filter(None, children):
             c.finish("FAILED")
@@ -184,11 +187,12 @@ def train(ctx: StepContext) -> None:
         c.finish()
     write_json(out / "runs.json", {"profile": ctx.profile, "seed": p.seed, "data_key": data_key(p),
                                    "variants": list(p.train.variants), "seeds": p.train.seeds,
-                                   "phase1_seconds": phase1_s, "runs": res})
+                                   "phase1_seconds": phase1_s, "phase1_cpu_s": phase1_cpu, "runs": res})
     ctx.timings["phase1_seconds"] = phase1_s
     ctx.timings["phase2_worker_seconds"] = float(sum(r["wall_s"] for r in res))
-    ctx.log("phase 2: " + ", ".join(f"{r['variant']}_s{r['seed_index']} {r['wall_s']:.0f} s "
-                                     f"({r['step_ms']:.0f} ms/step)" for r in res))
+    ctx.log("phase 2: " + ", ".join(f"{r['variant']}_s{r['seed_index']} {r['wall_s']:.0f} s wall, "
+                                     f"{r.get('cpu_s', float('nan')):.0f} CPU-s ({r['step_ms']:.0f} ms/step wall, "
+                                     f"{r.get('step_cpu_ms', float('nan')):.0f} CPU)" for r in res))
 
 
 def check_models(p, models: Path, profile: str) -> dict:
@@ -221,7 +225,7 @@ def evaluate(ctx: StepContext) -> None:
     n_px = (2 * p.data.n_train_frames + p.data.n_test_poses) * p.data.image_size ** 2
     res = fan(ctx, evaluate_batch, jobs, f"evaluate {len(jobs)} models",
               len(jobs) * n_px * p.evaluate.s_test * p.evaluate.dirs_test / 5e6,
-              cost=lambda j: {"A": 1.6, "B": 1.0, "C": 1.2}[j.variant])
+              cost=lambda j: {"A": 1.6, "B": 1.0, "C": 1.2, "D": 1.3}[j.variant])
     per = {r["variant"]: read_json(out / r["variant"] / "metrics.json") for r in res if r["seed_index"] == 0}
     write_json(out / "paired_diffs.json", paired_diffs(per, p.evaluate.bootstrap, p.seed))
     if ctx.run:
@@ -230,7 +234,8 @@ def evaluate(ctx: StepContext) -> None:
             c.log_metrics({k: v for k, v in r.items() if isinstance(v, float) and np.isfinite(v)})
             c.finish()
     ctx.log("; ".join(f"{r['variant']}: albedo PSNR {r['albedo_psnr']:.2f} dB, relit {r['relit_novel_psnr']:.2f} dB, "
-                      f"recon {r['recon_psnr']:.2f} dB" for r in res))
+                      f"recon {r['recon_psnr']:.2f} dB, normal {r['normal_deg']:.1f}°, {r['cpu_s']:.0f} CPU-s"
+                      for r in res))
 
 
 def report(ctx: StepContext) -> None:

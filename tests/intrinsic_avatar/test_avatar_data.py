@@ -44,6 +44,13 @@ def test_articulation_roundtrip_and_consistency():
     assert bool((d > 0).all())
 
 
+def test_shared_segment_distances_equal_sdf_and_part():
+    fig = AV.Figure()
+    x = (torch.rand(5000, 3, generator=torch.Generator().manual_seed(3)) - 0.5) * 2.0 + torch.tensor([0.4, 0.0, 0.0])
+    d, part = fig.sdf_part(x)
+    assert torch.equal(d, fig.sdf(x)) and torch.equal(part, fig.part(x))
+
+
 def test_bone_transforms_identity_and_joint_continuity():
     fig = AV.Figure()
     R, t = AV.bone_transforms(fig, 0.0, 0.0)

@@ -79,6 +79,86 @@ def test_training_steps_are_deterministic():
     assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])
 
 
+def test_multires_sdf_levels_and_their_validation():
+    p = IntrinsicAvatarParams.model_validate({"model": {"sdf_grid": 17, "sdf_levels": [5, 9], "feat_grid": 6,
+                                                         "hidden": 8}})
+    model = AvatarModel(p.model, 4, 8, AV.Figure(), with_vis=False)
+    assert torch.allclose(model.sdf_grid(), model.sdf.detach())  # coarse levels start at zero: the sphere init
+    with torch.no_grad():
+        model.sdf_coarse[0].fill_(0.25)
+    assert torch.allclose(model.sdf_grid(), model.sdf.detach() + 0.25, atol=1e-6)
+    R, t = AV.bone_transforms(model.fig, 30.0, 20.0)
+    q = model.query(torch.tensor([[0.0, 0.0, 0.2], [0.3, 0.2, 0.0]]), R, t, full=True)
+    gr = torch.autograd.grad(q["d"].sum(), [model.sdf_coarse[0], model.sdf_coarse[1]])
+    assert all(float(g.abs().sum()) > 0 for g in gr)
+    with pytest.raises(ValueError, match="sdf_levels"):
+        IntrinsicAvatarParams.model_validate({"model": {"sdf_grid": 40, "sdf_levels": [11]}})
+
+
+def test_skeleton_init_is_negative_on_the_bones():
+    p = IntrinsicAvatarParams.model_validate({"model": {"sdf_grid": 21, "sdf_init": "skeleton", "feat_grid": 6,
+                                                         "hidden": 8}})
+    model = AvatarModel(p.model, 4, 8, AV.Figure(), with_vis=False)
+    on_bones = torch.stack([0.5 * (a + b) for a, b in model.fig.segments()])
+    with torch.no_grad():
+        assert bool((model.sdf_c(on_bones) < 0).all())
+        assert float(model.sdf_c(torch.tensor([[0.4, 0.05, 0.8]]))[0]) > 0
+
+
+def test_pbr_rays_skip_transparent_rays():
+    _, model = _model("A")
+    R, t = AV.bone_transforms(model.fig, 30.0, 20.0)
+    o = torch.tensor([[0.0, 0.0, 3.0], [0.0, 3.0, 3.0]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]]), dim=-1)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        out = model.render_rays(o, d, R, t, torch.zeros(3), 16, g)
+        Lbar, q, *_ = model.pbr_rays(o, d, out, 2, "A", R, t, torch.zeros(2), model.env(), "uniform", 4, 4, 0.02,
+                                     1.5, g, min_opacity=0.5)
+    assert float(out["O"][0]) > 0.5 and float(out["O"][1]) < 0.5  # through the sphere init / above it
+    assert float(Lbar[1].abs().sum()) == 0 and float(Lbar[0].sum()) > 0 and q["x"].shape[0] == 2
+
+
+def test_surface_shading_d_uses_one_point_per_ray_and_keeps_gradients():
+    _, model = _model("A")
+    R, t = AV.bone_transforms(model.fig, 30.0, 20.0)
+    o = torch.tensor([[0.0, 0.0, 3.0], [0.1, 0.0, 3.0], [0.0, 3.0, 3.0]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 0.0, -1.0]] * 3), dim=-1)
+    g = torch.Generator().manual_seed(0)
+    out = model.render_rays(o, d, R, t, torch.zeros(3), 16, g)
+    Lbar, q, side, *_ = model.pbr_rays(o, d, out, 3, "D", R, t, torch.zeros(2), model.env(), "uniform", 2, 4, 0.02,
+                                       1.5, g, min_opacity=0.5)
+    assert q["x"].shape[0] == 2 and side["V"].shape[0] == 2 * 3 * 2  # 2 live rays, S·M = 6 directions each
+    exp_x = o[:2] + (out["depth"][:2] / out["O"][:2])[:, None] * d[:2]
+    assert torch.allclose(q["x"], exp_x) and torch.allclose(q["n"].norm(dim=-1), torch.ones(2))
+    assert float(Lbar[2].abs().sum()) == 0
+    gs = torch.autograd.grad(Lbar.sum(), [model.sdf, model.env_raw])
+    assert all(float(x.abs().sum()) > 0 for x in gs)  # through the expected normal and the light
+
+
+def test_depth_edges_mark_self_occlusion_not_silhouettes():
+    depth = np.full((8, 8), 3.0)
+    alpha = np.zeros((8, 8))
+    alpha[1:7, 1:7] = 1.0
+    depth[3:5, 1:7] = 2.5  # an "arm" 0.5 in front of the "torso"
+    e = MT.depth_edges(depth, alpha, 0.2)
+    assert e[3, 3] and e[2, 3] and e[1, 3] and e[5, 3] and e[6, 3]  # the jump rows and 1 px around them
+    assert not e[0].any() and not e[:, 0].any()  # background and the silhouette alone are not edges
+    assert not MT.depth_edges(np.full((8, 8), 3.0), alpha, 0.2).any()
+
+
+def test_grid_regularisers_are_logged_and_differentiable():
+    from components.intrinsic_avatar.training import grid_regularisers
+
+    p = IntrinsicAvatarParams.model_validate({"model": {"sdf_grid": 17, "sdf_levels": [9], "feat_grid": 6,
+                                                         "hidden": 8}, "train": {"w_curv": 0.01, "w_eik_grid": 0.1}})
+    model = AvatarModel(p.model, 4, 8, AV.Figure(), with_vis=False)
+    logs = {}
+    loss = grid_regularisers(model, p.train, logs)
+    assert set(logs) == {"l_curv", "l_eik_grid"} and logs["l_eik_grid"] < 0.05  # the sphere init is an SDF
+    assert float(torch.autograd.grad(loss, model.sdf_coarse[0])[0].abs().sum()) > 0
+
+
 def test_albedo_metric():
     rng = np.random.default_rng(0)
     gt = rng.uniform(0.03, 0.8, (16, 16, 3))
