@@ -59,7 +59,7 @@ def evaluate_one(job: EvalJob) -> list[dict]:
         sizes = sizes[:1]  # a non-graph MLP has a fixed input size: no zero-shot rollouts
     tests = [load_arrays(Path(job.prepared) / job.system / f"test_N{n}.npz") for n, _ in sizes]
     n_states, sdt, rdt = tests[0]["pos"].shape[1], store_dt(p, job.system), p.system(job.system).rollout_dt
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if job.model == ORACLE:
         preds = [rollout_oracle(phys, t["init_pos"], t["init_vel"], n_states, sdt, rdt) for t in tests]
     elif job.model == STATIC:
@@ -67,12 +67,12 @@ def evaluate_one(job: EvalJob) -> list[dict]:
     else:
         model = load_model(job)
         preds = rollout_sets(model, [(t["init_pos"], t["init_vel"]) for t in tests], n_states, sdt, rdt)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows = []
     for (n, _), t, (pos, vel) in zip(sizes, tests, preds):
         scalars, series = rollout_metrics(phys, t["pos"], t["vel"], pos, vel)
         row = {"system": job.system, "model": job.model, "seed": job.seed, "N": n,
-               "n_traj": int(pos.shape[0]), "rollout_seconds": seconds, **scalars}
+               "n_traj": int(pos.shape[0]), "rollout_seconds": seconds, "rollout_cpu_seconds": cpu, **scalars}
         stem = Path(job.out) / job.system / f"{job.model}_seed{job.seed}_N{n}"
         write_json(stem.with_suffix(".json"), row)
         cols = sorted(series)

@@ -64,14 +64,17 @@ class LitPhysics(pl.LightningModule):
         return loss
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        bad = False
-        for p in self.parameters():
-            if p.grad is not None:
-                if not torch.isfinite(p.grad).all():
-                    bad = True
-                    torch.nan_to_num_(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
-                p.grad.clamp_(-self.grad_clip, self.grad_clip)
-        self.nan_steps += int(bad)
+        """The code's gradient hygiene: NaN/inf → 0 (counted), then an element-wise ±clip — one finiteness
+        test over all gradients (a sum is finite iff every term is) and fused clamps."""
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        if not grads:
+            return
+        if not bool(torch.isfinite(torch.stack([g.sum() for g in grads]).sum())):
+            self.nan_steps += 1
+            for g in grads:
+                torch.nan_to_num_(g, nan=0.0, posinf=0.0, neginf=0.0)
+        torch._foreach_clamp_min_(grads, -self.grad_clip)
+        torch._foreach_clamp_max_(grads, self.grad_clip)
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         step = self.trainer.global_step

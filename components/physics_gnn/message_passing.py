@@ -35,6 +35,9 @@ def mlp(sizes: list[int], init: str = "torch") -> nn.Sequential:
         if init == "normal":
             nn.init.normal_(lin.weight)
             nn.init.normal_(lin.bias) if i < len(sizes) - 2 else nn.init.zeros_(lin.bias)
+        elif init == "lecun":
+            nn.init.normal_(lin.weight, std=a ** -0.5)
+            nn.init.zeros_(lin.bias)
         layers.append(lin)
         if i < len(sizes) - 2:
             layers.append(SquarePlus())
@@ -110,19 +113,30 @@ class NodeUpdate(MessagePassing):
 
 
 class DecoupledGraph(nn.Module):
-    """Architecture A (LGNN/HGNN/GNODE family): distance (or displacement) edges, one message-passing
-    step with edge symmetrisation, so pair terms are symmetric (Newton's third law)."""
+    """Architecture A (LGNN/HGNN/GNODE family): distance (or displacement) edges, ``mpass`` rounds of
+    message passing with shared weights (the code's ``mpass``), edge symmetrisation on the last round, so
+    pair terms are symmetric (Newton's third law).
 
-    def __init__(self, system: str, dim: int, hidden: int, absolute_frame: bool, edge_vector: bool,
-                 head: str, init: str):
+    ``node_state`` (force head only) appends each node's (r_i, v_i) to its type embedding before message
+    passing, as the code's GNODE variant with a position–velocity node embedding does: with ``mpass`` ≥ the
+    chain's diameter every node then sees every link's state (the rod tensions couple the whole chain)."""
+
+    EDGE_WIDTH = {"distance": lambda d: 1, "displacement": lambda d: d, "velocity": lambda d: d}
+
+    def __init__(self, system: str, dim: int, hidden: int, absolute_frame: bool, edge_features: tuple[str, ...],
+                 head: str, init: str, mpass: int = 1, node_state: bool = False):
         super().__init__()
-        self.system, self.dim, self.absolute_frame, self.edge_vector, self.head = \
-            system, dim, absolute_frame, edge_vector, head
+        if (node_state or "velocity" in edge_features) and head != "force":
+            raise ValueError("velocity inputs apply to the force head (GNODE family) only: energies take q")
+        self.system, self.dim, self.absolute_frame, self.edge_features, self.head = \
+            system, dim, absolute_frame, tuple(edge_features), head
+        self.mpass, self.node_state = mpass, node_state
         h = hidden
+        hn = h + 2 * dim if node_state else h  # width of the message-passing node state
         self.fne = mlp([1, h], init)
-        self.fb = mlp([dim if edge_vector else 1, h, h, h], init)
-        self.node_update = NodeUpdate(mlp([2 * h, h, h, h], init))
-        self.fe = mlp([h, h, h, h], init)
+        self.fb = mlp([sum(self.EDGE_WIDTH[f](dim) for f in self.edge_features), h, h, h], init)
+        self.node_update = NodeUpdate(mlp([hn + h, h, h, hn], init))
+        self.fe = mlp([hn, h, h, h], init)
         if head == "energy":
             self.fneke = mlp([1, h], init)
             self.ff1 = mlp([h, h, h, 1], init)
@@ -130,23 +144,30 @@ class DecoupledGraph(nn.Module):
             if absolute_frame:
                 self.ff2 = mlp([h, h, h, 1], init)
                 self.ff3 = mlp([h + dim, h, h, 1], init)
-        else:  # force + mass (GNODE)
-            self.ff2 = mlp([h, h, h, dim], init)
-            self.mass = mlp([h, h, 1], init)
+        else:  # force + mass (GNODE): a learned mass only in the pendulum's frame, as the code
+            self.ff2 = mlp([hn, h, h, dim], init)
             if absolute_frame:
+                self.mass = mlp([h, h, 1], init)
                 self.ff3 = mlp([h + 2 * dim, h, h, dim], init)
 
-    def _embed(self, q: torch.Tensor):
+    def _embed(self, q: torch.Tensor, v: torch.Tensor | None = None):
         b, n, d = q.shape
         g = graph_for(self, self.system, n, b)
         x = q.reshape(b * n, d)
         diff = x[g.senders] - x[g.receivers]
-        feat = diff if self.edge_vector else torch.sqrt((diff * diff).sum(-1, keepdim=True))
+        parts = {"displacement": lambda: diff, "distance": lambda: torch.sqrt((diff * diff).sum(-1, keepdim=True)),
+                 "velocity": lambda: (v.reshape(b * n, d)[g.senders] - v.reshape(b * n, d)[g.receivers])}
+        feat = torch.cat([parts[f]() for f in self.edge_features], -1)
         ones = torch.ones(b * n, 1, dtype=q.dtype)
         h0 = self.fne(ones)
         e = self.fb(feat)
-        h = self.node_update(h0, g.edge_index, e)
-        e = 0.5 * (e + e[g.eorder]) + self.fe(h[g.senders] * h[g.receivers])
+        h = torch.cat([h0, x, v.reshape(b * n, d)], -1) if self.node_state else h0
+        for k in range(self.mpass):
+            h = self.node_update(h, g.edge_index, e)
+            last = k == self.mpass - 1
+            if last and self.head == "force":
+                break  # the force head reads nodes only: the last edge update would be unused
+            e = (0.5 * (e + e[g.eorder]) if last else e) + self.fe(h[g.senders] * h[g.receivers])
         return g, x, h0, h, e
 
     def potential(self, q: torch.Tensor) -> torch.Tensor:
@@ -164,11 +185,14 @@ class DecoupledGraph(nn.Module):
 
     def force_mass(self, q: torch.Tensor, v: torch.Tensor):
         b, n, d = q.shape
-        g, x, h0, h, e = self._embed(q)
+        g, x, h0, h, e = self._embed(q, v)
         f = self.ff2(h)
-        if self.absolute_frame:
-            f = f + self.ff3(torch.cat([h0, x, v.reshape(b * n, d)], -1))
-        m = squareplus(self.mass(h)) + 1e-3  # a positive mass (the code's is unconstrained)
+        if not self.absolute_frame:  # the code's spring GNODE: ff2(h_i) is the acceleration (unit mass)
+            return f.reshape(b, n, d), torch.ones(b, n, dtype=q.dtype)
+        f = f + self.ff3(torch.cat([h0, x, v.reshape(b * n, d)], -1))
+        # a positive mass (the code's is unconstrained); from the type embedding when the node state
+        # carries (r, v) — a mass does not depend on the state (the code's variant does the same)
+        m = squareplus(self.mass(h0 if self.node_state else h)) + 1e-3
         return f.reshape(b, n, d), m.reshape(b, n)
 
 

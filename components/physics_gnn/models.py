@@ -57,7 +57,8 @@ class PhysicsGNN(nn.Module):
     ``acceleration`` / ``zdot`` / ``delta`` are what the rollout integrates."""
 
     def __init__(self, name: str, system: str, hidden_decoupled: int = 5, hidden_full: int = 16,
-                 embed_full: int = 8, init: str = "torch", mass: float = 1.0, n_nodes: int | None = None):
+                 embed_full: int = 8, init: str = "torch", mass: float = 1.0, n_nodes: int | None = None,
+                 gnode: dict | None = None):
         super().__init__()
         if name not in REGISTRY:
             raise KeyError(f"unknown model {name!r}; known: {sorted(REGISTRY)}")
@@ -68,8 +69,14 @@ class PhysicsGNN(nn.Module):
         absolute = system == "pendulum"  # gravity + pivot: the frame is not translation invariant
         if self.spec.arch == "A":
             head = "force" if self.spec.layer == "node" else "energy"
-            edge_vector = head == "force" and not absolute  # forces need a direction on springs/gravity
-            self.net = DecoupledGraph(system, dim, hidden_decoupled, absolute, edge_vector, head, init)
+            # the code's edges: displacement vectors for forces on springs/gravity (they need a direction),
+            # distances otherwise
+            edges = ("displacement",) if head == "force" and not absolute else ("distance",)
+            arch = {"hidden": hidden_decoupled, "mpass": 1, "node_state": False, "edge_features": edges}
+            if head == "force":  # GNODE / CGNODE: one architecture for both (P1b compares the constraint only)
+                arch.update({k: v for k, v in (gnode or {}).items() if v is not None})
+            self.net = DecoupledGraph(system, dim, arch["hidden"], absolute, tuple(arch["edge_features"]), head,
+                                      init, arch["mpass"], arch["node_state"])
         elif self.spec.arch == "M":
             if n_nodes is None:
                 raise ValueError(f"{name} is a fixed-size MLP: build it with n_nodes")
@@ -149,7 +156,8 @@ def build(name: str, system: str, params=None, mass: float = 1.0, n_nodes: int |
     """A registry model with the profile's sizes (``params`` = the ``model`` block, or defaults);
     ``n_nodes`` fixes the input size of the non-graph MLPs."""
     kw = {} if params is None else dict(hidden_decoupled=params.hidden_decoupled, hidden_full=params.hidden_full,
-                                        embed_full=params.embed_full, init=params.init)
+                                        embed_full=params.embed_full, init=params.init,
+                                        gnode=params.gnode[system].model_dump() if system in params.gnode else None)
     return PhysicsGNN(name, system, mass=mass, n_nodes=n_nodes, **kw)
 
 

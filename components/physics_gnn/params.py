@@ -83,12 +83,27 @@ class NbodyParams(StrictModel):
     rollout_dt: float = Field(0.01, gt=0)
 
 
+class GnodeArch(StrictModel):
+    """Architecture A as the graph NODEs (GNODE, CGNODE) use it on one system — the code's own knobs
+    (``hidden``, ``mpass``, its GNODE variant's position–velocity node embedding, the edge inputs); the
+    energy models of architecture A keep ``hidden_decoupled`` and one message-passing step."""
+    hidden: int | None = Field(None, ge=1, description="MLP width (None: hidden_decoupled)")
+    mpass: int = Field(1, ge=1, description="message-passing rounds, shared weights (the code's mpass)")
+    node_state: bool = Field(False, description="append (r_i, v_i) to the node embedding before message passing")
+    edge_features: list[Literal["displacement", "distance", "velocity"]] | None = Field(
+        None, min_length=1, description="edge inputs (None: the code's — displacement on springs and gravity, "
+        "distance on the pendulum); velocity = v_j − v_i")
+
+
 class ModelParams(StrictModel):
-    init: Literal["normal", "torch"] = Field(
-        "torch", description="normal: the code's N(0,1) weights/biases; torch: PyTorch's default init")
+    init: Literal["normal", "torch", "lecun"] = Field(
+        "torch", description="normal: the code's N(0,1) weights/biases; torch: PyTorch's default init; "
+        "lecun: N(0, 1/fan_in) weights and zero biases (variance-preserving through deep compositions)")
     hidden_decoupled: int = Field(5, ge=1, description="width of architecture A (LGNN/HGNN/GNODE family)")
     hidden_full: int = Field(16, ge=1, description="width of architecture B (full graph network family)")
     embed_full: int = Field(8, ge=1)
+    gnode: dict[Literal["spring", "pendulum", "nbody"], GnodeArch] = Field(
+        default_factory=dict, description="GNODE/CGNODE architecture per system (absent: the code's)")
 
 
 class TrainParams(StrictModel):

@@ -195,3 +195,95 @@ def test_output_scale_multiplies_each_target_block_and_is_saved(name):
     other = build(name, "spring")
     other.load_state_dict(m.state_dict())
     assert torch.equal(other.out_scale, m.out_scale)
+
+
+# --- the graph NODEs' architecture knobs (issue 14: GNODE fit) ------------------------------------------------
+
+PENDULUM_GNODE = {"hidden": 16, "mpass": 2, "node_state": True, "edge_features": ["displacement", "velocity"]}
+
+
+def gnode(name, system, arch, init="torch"):
+    from components.physics_gnn.models import PhysicsGNN
+
+    torch.manual_seed(0)
+    return PhysicsGNN(name, system, gnode=arch, init=init)
+
+
+@pytest.mark.parametrize("name", ["GNODE", "CGNODE"])
+def test_pendulum_gnode_architecture_builds_and_trains(name):
+    model = gnode(name, "pendulum", PENDULUM_GNODE)
+    assert model.net.mpass == 2 and model.net.node_state and model.net.fb[0].in_features == 4  # dr + dv
+    assert model.net.ff2[0].in_features == 16 + 4  # embedding + (r_i, v_i)
+    q, v = states("pendulum")
+    out = model.predict(q, v)
+    assert out.shape == (8, 3, 2) and torch.isfinite(out).all()
+    out.pow(2).mean().backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+def test_cgnode_with_the_pendulum_architecture_satisfies_the_constraints():
+    model = gnode("CGNODE", "pendulum", PENDULUM_GNODE)
+    q, v = states("pendulum", seed=3)
+    acc = model.acceleration(q, v)
+    residual = (dynamics.chain_A(q) @ acc.reshape(8, -1, 1))[..., 0] + dynamics.chain_adot_qdot(v)
+    assert residual.abs().max() < 1e-8
+
+
+@pytest.mark.parametrize("mpass,reaches", [(1, False), (2, True)])
+def test_message_passing_rounds_set_the_receptive_field(mpass, reaches):
+    """With the node state in the message passing, node 0's force depends on node 2's state (two links
+    away) only after two rounds — what the pendulum's chain-wide rod tensions need."""
+    model = gnode("GNODE", "pendulum", {**PENDULUM_GNODE, "mpass": mpass})
+    q, v = states("pendulum", b=1)
+    v = v.clone().requires_grad_(True)
+    f, _ = model.net.force_mass(q, v)
+    (grad,) = torch.autograd.grad(f[0, 0].sum(), v)
+    assert (grad[0, 2].abs().max() > 0) == reaches
+    assert grad[0, 1].abs().max() > 0  # the neighbour is always seen
+
+
+def test_node_state_and_velocity_edges_only_for_force_heads():
+    from components.physics_gnn.message_passing import DecoupledGraph
+
+    with pytest.raises(ValueError, match="force head"):
+        DecoupledGraph("pendulum", 2, 5, True, ("distance",), "energy", "torch", node_state=True)
+    with pytest.raises(ValueError, match="force head"):
+        DecoupledGraph("spring", 2, 5, False, ("distance", "velocity"), "energy", "torch")
+
+
+def test_spring_gnode_reads_acceleration_directly_and_is_translation_invariant():
+    """The code's spring GNODE: a_i = ff2(h_i), no learned mass; displacement edges only, so a common shift of
+    all positions leaves the accelerations unchanged (also in the widened architecture)."""
+    model = gnode("GNODE", "spring", {"hidden": 16})
+    assert not hasattr(model.net, "mass") and model.net.fb[0].in_features == 2
+    q, v = states("spring")
+    f, m = model.net.force_mass(q, v)
+    assert torch.equal(m, torch.ones(8, 5, dtype=torch.float64))
+    torch.testing.assert_close(model.acceleration(q + 3.7, v), model.acceleration(q, v), atol=1e-12, rtol=0)
+
+
+def test_energy_models_keep_the_code_architecture_whatever_the_gnode_block():
+    from components.physics_gnn.models import PhysicsGNN
+
+    model = PhysicsGNN("LGNN", "spring", gnode={"hidden": 16, "mpass": 3})
+    assert model.net.mpass == 1 and model.net.fb[2].out_features == 5
+
+
+def test_lecun_init_is_variance_preserving():
+    from components.physics_gnn.message_passing import mlp
+
+    torch.manual_seed(0)
+    net = mlp([400, 300, 1], "lecun")
+    w = net[0].weight.detach()
+    assert float(w.std()) == pytest.approx(400 ** -0.5, rel=0.02) and float(net[0].bias.detach().abs().max()) == 0.0
+    assert float(net[2].weight.detach().std()) == pytest.approx(300 ** -0.5, rel=0.2)
+
+
+def test_gnode_block_is_read_per_system():
+    from components.physics_gnn.params import ModelParams
+
+    params = ModelParams.model_validate({"gnode": {"pendulum": PENDULUM_GNODE}})
+    assert build("GNODE", "pendulum", params).net.mpass == 2
+    assert build("GNODE", "spring", params).net.mpass == 1  # absent for springs: the code's
+    with pytest.raises(Exception, match="edge_features"):
+        ModelParams.model_validate({"gnode": {"spring": {"edge_features": ["angle"]}}})
