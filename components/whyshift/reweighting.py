@@ -53,28 +53,40 @@ def jtt_weights(errors: np.ndarray, lambda_up: float) -> np.ndarray:
     return np.where(errors, float(lambda_up), 1.0)
 
 
-def dwr_loss_grad(X: np.ndarray, v: np.ndarray, l1: float, l2: float) -> tuple[float, np.ndarray]:
-    """DWR objective (``losses.dwr_objective``) at w = v² and its analytic gradient in v.
+def _loss_grad(X, v, l1: float, l2: float):
+    """DWR objective (``losses.dwr_objective``) at w = v² and its analytic gradient in v, on float64 tensors.
 
-    Two n×d² products per step instead of autograd's five keeps 2,000 Adam steps at ~1.6 ms each
-    (n = 2,000, d = 76, float64, one thread). With w̃ = w/Σw, μ = Xᵀw̃, C = Xᵀdiag(w̃)X − μμᵀ and
-    G = ∂L/∂C (off-diagonal only): ∂L/∂w̃_i = x_iᵀGx_i − 2·x_iᵀGμ.
+    With w̃ = w/Σw, μ = Xᵀw̃, C = Xᵀdiag(w̃)X − μμᵀ and G = ∂L/∂C (off-diagonal only):
+    ∂L/∂w̃_i = x_iᵀGx_i − 2·x_iᵀGμ. Two n×d² products per step. Torch, not numpy: on this project's
+    2-core AMD VMs numpy's OpenBLAS took 70 ms for Xᵀdiag(w̃)X (n = 2,000, d = 76, one thread), torch
+    2 ms, so 2,000 Adam steps went from ~100 to ~6 CPU-s per fit (measured, issue 12 budget).
     """
+    import torch
+
     n, d = X.shape
     w = v * v
     total = w.sum()
     wn = w / total
     mu = X.T @ wn
-    C = X.T @ (wn[:, None] * X) - np.outer(mu, mu)
+    C = X.T @ (wn[:, None] * X) - torch.outer(mu, mu)
     a = 1000.0 / (d * (d - 1))
-    off = C.copy()
-    np.fill_diagonal(off, 0.0)
+    off = C.clone()
+    off.fill_diagonal_(0.0)
     mean_w = total / n
-    loss = a * float((off * off).sum()) + l1 * (mean_w - 1) ** 2 + l2 * float((w * w).mean())
+    loss = a * (off * off).sum() + l1 * (mean_w - 1) ** 2 + l2 * (w * w).mean()
     XG = X @ (2 * a * off)
-    g_tilde = np.einsum("ij,ij->i", XG, X) - 2 * (XG @ mu)
+    g_tilde = (XG * X).sum(dim=1) - 2 * (XG @ mu)
     g_w = (g_tilde - g_tilde @ wn) / total + 2 * l1 * (mean_w - 1) / n + 2 * l2 * w / n
-    return loss, g_w * 2 * v
+    return float(loss), g_w * 2 * v
+
+
+def dwr_loss_grad(X: np.ndarray, v: np.ndarray, l1: float, l2: float) -> tuple[float, np.ndarray]:
+    """``_loss_grad`` on numpy arrays: (loss, gradient in v)."""
+    import torch
+
+    loss, grad = _loss_grad(torch.tensor(np.asarray(X, np.float64)), torch.tensor(np.asarray(v, np.float64)),
+                            l1, l2)
+    return loss, grad.numpy()
 
 
 def dwr_weights(X: np.ndarray, l1: float, l2: float, lr: float = 1e-3, max_steps: int = 2000,
@@ -84,21 +96,26 @@ def dwr_weights(X: np.ndarray, l1: float, l2: float, lr: float = 1e-3, max_steps
     Returns (w / mean w, steps taken). Float64 so a 1e-8 change in the loss is resolvable;
     deterministic (nothing random).
     """
-    X = np.asarray(X, dtype=np.float64)
-    v = np.ones(X.shape[0])
-    m1, m2 = np.zeros_like(v), np.zeros_like(v)
+    import torch
+
+    from components.core.execution import threads
+
+    torch.set_num_threads(threads())
+    Xt = torch.tensor(np.asarray(X, dtype=np.float64))
+    v = torch.ones(Xt.shape[0], dtype=torch.float64)
+    m1, m2 = torch.zeros_like(v), torch.zeros_like(v)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     previous = None
     steps = 0
     for steps in range(1, max_steps + 1):
-        loss, grad = dwr_loss_grad(X, v, l1, l2)
+        loss, grad = _loss_grad(Xt, v, l1, l2)
         m1 = beta1 * m1 + (1 - beta1) * grad
         m2 = beta2 * m2 + (1 - beta2) * grad * grad
-        v = v - lr * (m1 / (1 - beta1**steps)) / (np.sqrt(m2 / (1 - beta2**steps)) + eps)
+        v = v - lr * (m1 / (1 - beta1**steps)) / (torch.sqrt(m2 / (1 - beta2**steps)) + eps)
         if previous is not None and abs(previous - loss) <= tol:
             break
         previous = loss
-    w = v * v
+    w = (v * v).numpy()
     return w / w.mean(), steps
 
 

@@ -190,3 +190,50 @@ def test_c8_outcomes():
     assert C.region_outcome(_region(0.2)) == "partial"
     assert C.region_outcome(_region(0.12)) == "missed"
     assert C.region_outcome(_region(0.3, planted=0.2, overall=0.35)) == "missed"   # below the average point
+
+
+# ------------------------------------------------------------------------- identity, C3, C9, P6
+
+def test_identity_fails_when_the_terms_do_not_add_up():
+    frame = _pairs(3, 3).assign(identity_error=[0.0, 1e-6, 0.0])
+    assert C.identity(frame, _cal([0.0], [1.0])).verdict == N
+
+
+def _c3_pairs(n_yx: int, n_x: int, n_small: int = 2) -> pd.DataFrame:
+    labels = ["Y|X"] * n_yx + ["X"] * n_x + ["Y|X"] * n_small
+    totals = [0.1] * (n_yx + n_x) + [0.01] * n_small          # small drops are filtered out
+    return pd.DataFrame({"est_total": totals, "est_label": labels})
+
+
+@pytest.mark.parametrize("n_yx,n_x,real,want", [
+    (8, 2, True, R), (2, 8, True, N), (4, 6, True, I),         # 0.8 / 0.2 / 0.4 of the > 5 pp pairs
+    (8, 2, False, I),                                           # synthetic: a property of the knobs
+    (0, 0, True, I),                                            # no pair above the filter
+])
+def test_c3_verdicts(n_yx, n_x, real, want):
+    assert C.c3_prevalence(_c3_pairs(n_yx, n_x), 0.05, real).verdict == want
+
+
+@pytest.mark.parametrize("ca,pr,real,main,want", [
+    (0.85, 0.72, True, "PR", R), (0.85, 0.60, True, "PR", N), (0.80, 0.7145, True, "PR", N),
+    (0.85, 0.72, False, "PR", I),                               # synthetic twin: not measurable
+    (0.85, 0.72, True, "HI", I),                                # main target is not PR
+])
+def test_c9_verdicts(ca, pr, real, main, want):
+    analysis = {"1": {"main_target": main, "id_acc_reference": ca, "main_acc_reference": pr}}
+    assert C.c9_ca_pr(analysis, real).verdict == want
+
+
+@pytest.mark.parametrize("total,frac,real,want", [
+    (0.05, 0.60, True, R), (0.10, 0.60, True, N), (0.05, 0.20, True, N),
+    (0.05, 0.60, False, I),                                     # synthetic: not measurable
+])
+def test_p6_verdicts(total, frac, real, want):
+    frame = pd.DataFrame({"setting_id": [1, 1], "target": ["AL", "PR"], "est_total": [total, 0.2],
+                          "est_yx_frac": [frac, 0.9]})
+    assert C.p6_ca_al(frame, real).verdict == want
+
+
+def test_p6_inconclusive_without_the_al_pair():
+    frame = pd.DataFrame({"setting_id": [1], "target": ["PR"], "est_total": [0.2], "est_yx_frac": [0.9]})
+    assert C.p6_ca_al(frame, True).verdict == I
