@@ -123,8 +123,8 @@ def train(ctx: StepContext) -> None:
     """Every (regime, config, encoder, seed) trained in one fan-out; one nested MLflow run per training."""
     import pandas as pd
 
-    from components.sciie.model import CONFIGS
-    from components.sciie.training import TrainJob, run_tag, train_batch
+    from components.sciie.params import CONFIGS
+    from components.sciie.training import TrainJob, job_cost, plan_batches, run_tag, train_batches
 
     p = ctx.params
     prepared, out = ctx.inputs["prepared"], ctx.outputs["models"]
@@ -145,20 +145,20 @@ def train(ctx: StepContext) -> None:
                              predict_kg=(regime == p.kg.regime and cfg == p.kg.config and enc == "bilstm"),
                              ref=child.ref() if child else None))
 
-    def cost(j):
-        from components.sciie.synth import parse_regime
-
-        n = parse_regime(j.regime)[1]
-        w = CONFIGS[j.config]
-        return n * (1.0 + 0.6 * (w[1] > 0) + 0.4 * (w[2] > 0)) + (40 if j.predict_kg else 0) + 20
-
+    costs = [job_cost(j, p.train.epochs, p.data.b_ner_share) for j in jobs]
+    plan = plan_batches(costs, [j.encoder for j in jobs], ctx.runtime.workers)
     try:
-        results = ctx.fan_out(train_batch, jobs, f"train ({len(jobs)} runs)", cost=cost,
-                              key=lambda j: j.encoder)
+        # one task per planned batch (the core's planner keeps them apart: as many items as its target)
+        nested = ctx.fan_out(train_batches, [[jobs[i] for i in b] for b in plan],
+                             f"train ({len(jobs)} runs in {len(plan)} batches)")
     except BaseException:
         for c in filter(None, children):
             c.finish("FAILED")
         raise
+    results: list = [None] * len(jobs)
+    for b, rs in zip(plan, nested):
+        for i, r in zip(b, rs):
+            results[i] = r
     runs = pd.DataFrame(results)
     runs["run_id"] = [c.run_id if c else "" for c in children]
     runs.to_csv(out / "runs.csv", index=False)
@@ -206,7 +206,7 @@ def evaluate(ctx: StepContext) -> None:
         counts = [doc_counts(g, q) for g, q in zip(test, pred)]
         tot = {k: sum(c[k] for c in counts) for k in COUNTS}
         sc = scores_from_counts(tot)
-        from components.sciie.model import CONFIGS
+        from components.sciie.params import CONFIGS
 
         wE, wR, wC = CONFIGS[r.config]
         if not (wE > 0 and wR > 0):
