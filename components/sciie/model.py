@@ -73,6 +73,7 @@ class DocT:
     tok_mask: torch.Tensor | None = None     # (n_sent, max_len) real tokens
     sent_spans: list | None = None           # per sentence: its span indices (a tensor)
     force_rel_sent: list | None = None       # per sentence: its forced relation-beam spans
+    rev: torch.Tensor | None = None          # (n_sent, max_len) per-sentence token reversal (pads stay put)
 
 
 def doc_tensors(doc: dict, vocab: Vocab, W: int, feats: torch.Tensor | None = None) -> DocT:
@@ -105,13 +106,16 @@ def doc_tensors(doc: dict, vocab: Vocab, W: int, feats: torch.Tensor | None = No
     force_rel = sorted(set(ent_spans) | set(args)) if observed else args
     force_coref = sorted(set(ent_spans) | set(cl_spans)) if observed else sorted(set(args) | set(cl_spans))
     t = torch.tensor(spans, dtype=torch.long).reshape(-1, 3)
-    tok_mask = torch.arange(ids.shape[1])[None, :] < torch.tensor(lengths)[:, None]
+    lt = torch.tensor(lengths)
+    pos = torch.arange(ids.shape[1])[None, :]
+    tok_mask = pos < lt[:, None]
+    rev = torch.where(tok_mask, lt[:, None] - 1 - pos, pos)
     sent_spans = [torch.nonzero(t[:, 2] == k).flatten() for k in range(len(lengths))]
     by_sent = [[] for _ in lengths]
     for i in force_rel:
         by_sent[spans[i][2]].append(i)
     return DocT(doc["doc_key"], ids, lengths, sum(lengths), t[:, 0], t[:, 1], t[:, 2], ner, observed, rel, cluster,
-                force_rel, force_coref, feats, torch.tensor(lengths), tok_mask, sent_spans, by_sent)
+                force_rel, force_coref, feats, lt, tok_mask, sent_spans, by_sent, rev)
 
 
 def _ffnn(d_in: int, hidden: int, out: int, dropout: float) -> nn.Sequential:
@@ -157,12 +161,26 @@ class SciIEMini(nn.Module):
     def encode(self, d: DocT) -> tuple[torch.Tensor, torch.Tensor]:
         if self.encoder_kind == "bilstm":
             x = self.drop(self.emb(d.ids))
-            packed = nn.utils.rnn.pack_padded_sequence(x, d.lengths_t, batch_first=True, enforce_sorted=False)
-            out, _ = self.lstm(packed)
-            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=d.ids.shape[1])
-            return out[d.tok_mask], x[d.tok_mask]
+            return self.bilstm(x, d)[d.tok_mask], x[d.tok_mask]
         h = self.drop(self.proj(d.feats))
         return h, h
+
+    def bilstm(self, x: torch.Tensor, d: DocT) -> torch.Tensor:
+        """``self.lstm`` over each sentence, as a packed sequence would run it, from two padded one-direction
+        passes: forward over the sentences as they are (padding comes last, so real positions never see it),
+        backward over each sentence reversed in place. Same function (tested), but the padded kernels run
+        forward + backward ≈ 4× faster on CPU than the packed path (2.1 vs 8.1 ms for a 4-sentence document,
+        measured; the LSTM was most of a training step's CPU)."""
+        L = self.lstm
+        B, H = x.shape[0], L.hidden_size
+        h0 = x.new_zeros(1, B, H)
+        fwd = torch.lstm(x, (h0, h0), [L.weight_ih_l0, L.weight_hh_l0, L.bias_ih_l0, L.bias_hh_l0],
+                         True, 1, 0.0, self.training, False, True)[0]
+        rev = d.rev[:, :, None]
+        xr = x.gather(1, rev.expand(-1, -1, x.shape[2]))
+        bwd = torch.lstm(xr, (h0, h0), [L.weight_ih_l0_reverse, L.weight_hh_l0_reverse, L.bias_ih_l0_reverse,
+                                        L.bias_hh_l0_reverse], True, 1, 0.0, self.training, False, True)[0]
+        return torch.cat([fwd, bwd.gather(1, rev.expand(-1, -1, H))], -1)
 
     def spans(self, d: DocT) -> torch.Tensor:
         h, e = self.encode(d)
@@ -218,8 +236,10 @@ class SciIEMini(nn.Module):
             h = layer(h)
         return h
 
-    def rel_scores(self, g, beams):
-        mr = self.mention_r(g).squeeze(-1)
+    def rel_scores(self, g, beams, mr: torch.Tensor | None = None):
+        """Pair logits (null first) for every ordered pair of beam spans in the same sentence; ``mr``: the mention
+        scores if already computed (the beam needs them too: one FFNN pass instead of two)."""
+        mr = self.mention_r(g).squeeze(-1) if mr is None else mr
         pi, pj = [], []
         for kept in beams:
             for a in kept:
@@ -236,8 +256,8 @@ class SciIEMini(nn.Module):
         s = self._pair_ffnn(self.rel_head, g, kept_t, a, b) + (mr[kept_t[a]] + mr[kept_t[b]])[:, None]
         return torch.cat([s.new_zeros(len(s), 1), s], -1), pi, pj
 
-    def coref_scores(self, g, kept: list[int]):
-        mc = self.mention_c(g).squeeze(-1)
+    def coref_scores(self, g, kept: list[int], mc: torch.Tensor | None = None):
+        mc = self.mention_c(g).squeeze(-1) if mc is None else mc
         M = len(kept)
         K = min(self.K, max(M - 1, 0))
         kept_t = torch.tensor(kept, dtype=torch.long)
@@ -272,16 +292,18 @@ class SciIEMini(nn.Module):
             out["loss_ner"] = le
             total = total + wE * le
         if wR > 0:
-            beams = self.relation_beam(d, self.mention_r(g).squeeze(-1).detach(), self.gold_in_beam)
-            s, pi, pj = self.rel_scores(g, beams)
+            mr = self.mention_r(g).squeeze(-1)
+            beams = self.relation_beam(d, mr.detach(), self.gold_in_beam)
+            s, pi, pj = self.rel_scores(g, beams, mr)
             if s is not None:
                 y = torch.tensor([d.rel_gold.get((a, b), 0) for a, b in zip(pi, pj)])
                 lr = red(nn.functional.cross_entropy(s, y, reduction="none"))
                 out["loss_rel"] = lr
                 total = total + wR * lr
         if wC > 0:
-            kept = self.coref_beam(d, self.mention_c(g).squeeze(-1).detach(), self.gold_in_beam)
-            scores, ante, valid = self.coref_scores(g, kept)
+            mc = self.mention_c(g).squeeze(-1)
+            kept = self.coref_beam(d, mc.detach(), self.gold_in_beam)
+            scores, ante, valid = self.coref_scores(g, kept, mc)
             cid = d.cluster[torch.tensor(kept)]
             gold = valid & (cid[:, None] >= 0) & (d.cluster[ante] == cid[:, None]) if ante.numel() else valid
             gold = torch.cat([~gold.any(1, keepdim=True), gold], 1)
@@ -314,16 +336,17 @@ class SciIEMini(nn.Module):
                 sp = sorted((s, e) for s, e, _ in sent)
                 overlaps += sum(1 for a, b in zip(sp, sp[1:]) if b[0] <= a[1])
         if tasks[1]:
-            beams = self.relation_beam(d, self.mention_r(g).squeeze(-1), False)
-            s, pi, pj = self.rel_scores(g, beams)
+            mr = self.mention_r(g).squeeze(-1)
+            s, pi, pj = self.rel_scores(g, self.relation_beam(d, mr, False), mr)
             if s is not None:
                 for a, b, l in zip(pi, pj, s.argmax(-1).tolist()):
                     if l:
                         rels[se[a]].append([st[a], en[a], st[b], en[b], RELATION_TYPES[l - 1]])
             rels = [canonical_symmetric(r) for r in rels]
         if tasks[2]:
-            kept = self.coref_beam(d, self.mention_c(g).squeeze(-1), False)
-            scores, ante, _ = self.coref_scores(g, kept)
+            mc = self.mention_c(g).squeeze(-1)
+            kept = self.coref_beam(d, mc, False)
+            scores, ante, _ = self.coref_scores(g, kept, mc)
             best = scores.argmax(-1).tolist()
             links = [(kept[i], int(ante[i, b - 1])) for i, b in enumerate(best) if b > 0]
             clusters = [[[st[i], en[i]] for i in c] for c in decode_clusters(links)]

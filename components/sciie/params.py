@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from components.core.params import StrictModel
 
 ENCODERS = ("bilstm", "minilm_frozen")
+REAL = "scierc"  # the regime name of real SciERC (paper profile; files from ``paper.data_dir``, spec §4.4)
 # spec §3.2 task configurations: name → (λ_NER, λ_REL, λ_COREF); λ = 0: the task is not trained. Here, not in
 # model.py, so that validating params, planning the fan-out and scoring never import torch in the flow's process.
 CONFIGS = {"ner": (1.0, 0.0, 0.0), "rel": (0.0, 1.0, 0.0), "coref": (0.0, 0.0, 1.0), "ner_rel": (1.0, 1.0, 0.0),
@@ -46,7 +47,7 @@ class DataParams(StrictModel):
 
 
 class RunSpec(StrictModel):
-    regime: str = Field(description="A<n> | B<n> | C<n> | D<n>")
+    regime: str = Field(description="A<n> | B<n> | C<n> | D<n> (synthetic) | scierc (real, needs paper.data_dir)")
     configs: list[str] = Field(min_length=1)
     encoder: Literal["bilstm", "minilm_frozen"] = "bilstm"
 
@@ -55,7 +56,8 @@ class RunSpec(StrictModel):
     def _regime(cls, v):
         from components.sciie.synth import parse_regime
 
-        parse_regime(v)
+        if v != REAL:
+            parse_regime(v)
         return v
 
     @field_validator("configs")
@@ -135,3 +137,6 @@ class SciieParams(StrictModel):
 
     def regimes(self) -> list[str]:
         return sorted({r.regime for r in self.runs})
+
+    def synthetic_regimes(self) -> list[str]:
+        return [r for r in self.regimes() if r != REAL]

@@ -86,3 +86,26 @@ def test_dev_scorer_reports_only_trained_tasks():
     out = dev_scorer(docs, t, (True, True, True))(m)
     assert set(out) == {"dev_ent_f1", "dev_rel_f1", "dev_conll_f1"} and all(0 <= x <= 1 for x in out.values())
     assert m.training  # the scorer leaves the training mode as it found it
+
+
+def test_two_pass_bilstm_equals_the_packed_lstm():
+    """The padded two-pass BiLSTM (speed) is the packed bidirectional ``nn.LSTM`` on every real token, values and
+    gradients, including a 1-token sentence."""
+    docs = _docs()
+    doc = dict(docs[0])
+    doc["sentences"] = doc["sentences"] + [["ok"]]
+    doc["ner"], doc["relations"] = doc["ner"] + [[]], doc["relations"] + [[]]
+    v = Vocab.from_docs(docs)
+    torch.manual_seed(0)
+    m = SciIEMini(len(v.itos))
+    d = doc_tensors(doc, v, 4)
+    x = m.emb(d.ids).detach().requires_grad_(True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, d.lengths_t, batch_first=True, enforce_sorted=False)
+    ref, _ = m.lstm(packed)
+    ref = torch.nn.utils.rnn.pad_packed_sequence(ref, batch_first=True, total_length=d.ids.shape[1])[0][d.tok_mask]
+    got = m.bilstm(x, d)[d.tok_mask]
+    assert torch.allclose(got, ref, atol=1e-6)
+    w = torch.randn_like(ref)
+    g_ref = torch.autograd.grad((ref * w).sum(), [x, *m.lstm.parameters()])
+    g_got = torch.autograd.grad((got * w).sum(), [x, *m.lstm.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_ref, g_got))
