@@ -10,6 +10,12 @@ from pydantic import Field, field_validator, model_validator
 from components.core.params import StrictModel
 
 ENCODERS = ("bilstm", "minilm_frozen")
+REAL = "scierc"  # the regime name of real SciERC (paper profile; files from ``paper.data_dir``, spec §4.4)
+# spec §3.2 task configurations: name → (λ_NER, λ_REL, λ_COREF); λ = 0: the task is not trained. Here, not in
+# model.py, so that validating params, planning the fan-out and scoring never import torch in the flow's process.
+CONFIGS = {"ner": (1.0, 0.0, 0.0), "rel": (0.0, 1.0, 0.0), "coref": (0.0, 0.0, 1.0), "ner_rel": (1.0, 1.0, 0.0),
+           "ner_coref": (1.0, 0.0, 0.5), "rel_coref": (0.0, 1.0, 0.5), "all": (1.0, 1.0, 0.5),
+           "all_w005": (1.0, 0.05, 0.02)}
 
 
 class GeneratorParams(StrictModel):
@@ -41,7 +47,7 @@ class DataParams(StrictModel):
 
 
 class RunSpec(StrictModel):
-    regime: str = Field(description="A<n> | B<n> | C<n> | D<n>")
+    regime: str = Field(description="A<n> | B<n> | C<n> | D<n> (synthetic) | scierc (real, needs paper.data_dir)")
     configs: list[str] = Field(min_length=1)
     encoder: Literal["bilstm", "minilm_frozen"] = "bilstm"
 
@@ -50,14 +56,13 @@ class RunSpec(StrictModel):
     def _regime(cls, v):
         from components.sciie.synth import parse_regime
 
-        parse_regime(v)
+        if v != REAL:
+            parse_regime(v)
         return v
 
     @field_validator("configs")
     @classmethod
     def _configs(cls, v):
-        from components.sciie.model import CONFIGS
-
         bad = [c for c in v if c not in CONFIGS]
         if bad:
             raise ValueError(f"unknown configs {bad}: use {', '.join(CONFIGS)}")
@@ -86,6 +91,8 @@ class TrainParams(StrictModel):
     clip: float = Field(5.0, gt=0)
     seeds: int = Field(5, ge=1)
     predict_dev: bool = False
+    dev_curve: bool = Field(False, description="score dev entity / Rel / CoNLL F1 after every epoch into train_log.csv "
+                                               "(measurement only: no model selection; costs ≈ 0.2 s an epoch)")
 
 
 class KGParams(StrictModel):
@@ -130,3 +137,6 @@ class SciieParams(StrictModel):
 
     def regimes(self) -> list[str]:
         return sorted({r.regime for r in self.runs})
+
+    def synthetic_regimes(self) -> list[str]:
+        return [r for r in self.regimes() if r != REAL]

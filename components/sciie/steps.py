@@ -39,6 +39,7 @@ def prepare(ctx: StepContext) -> None:
     from components.core.validation import validate_and_log
     from components.sciie import data as D
     from components.sciie import synth as S
+    from components.sciie.params import REAL
     from components.sciie.scierc import read_jsonl, validate_doc, write_jsonl
 
     p = ctx.params
@@ -55,7 +56,11 @@ def prepare(ctx: StepContext) -> None:
                                       "edges": sorted({tuple(f) for d in kg_facts for f in d["facts"]})})
     rows = [D.summary_row(d, "test", "-", -1, W) for d in test] + [D.summary_row(d, "kg", "-", -1, W) for d in kg]
     stats = {"test": D.corpus_stats(test, world), "kg": D.corpus_stats(kg, world), "regimes": {}}
-    for regime in p.regimes():
+    if REAL in p.regimes() and not p.paper.data_dir:
+        raise UserError("runs include regime 'scierc' (real SciERC) but sciie.paper.data_dir is not set",
+                        "set sciie.paper.data_dir to SciERC's processed_data/json folder (spec §4.4), or drop the "
+                        "scierc run")
+    for regime in p.synthetic_regimes():
         for i in range(p.train.seeds):
             sets = S.regime_docs(world, g, regime, run_seed(p, i), p.data.n_dev, p.data.b_ner_share, W)
             for name, docs in sets.items():
@@ -69,7 +74,7 @@ def prepare(ctx: StepContext) -> None:
     if p.paper.data_dir:
         real, counts = load_real(p.paper.data_dir, W)
         for split, docs in real.items():
-            write_jsonl(out / "scierc" / f"{split}.json", docs)
+            write_jsonl(out / REAL / f"{split}.json", docs)
             rows += [D.summary_row(d, f"real_{split}", "scierc", -1, 10 ** 6) for d in docs]
             stats[f"scierc_{split}"] = D.corpus_stats(docs, None)
         stats["scierc_tolerated"] = counts
@@ -123,8 +128,8 @@ def train(ctx: StepContext) -> None:
     """Every (regime, config, encoder, seed) trained in one fan-out; one nested MLflow run per training."""
     import pandas as pd
 
-    from components.sciie.model import CONFIGS
-    from components.sciie.training import TrainJob, run_tag, train_batch
+    from components.sciie.params import CONFIGS
+    from components.sciie.training import TrainJob, job_cost, plan_batches, run_tag, train_batches
 
     p = ctx.params
     prepared, out = ctx.inputs["prepared"], ctx.outputs["models"]
@@ -145,20 +150,20 @@ def train(ctx: StepContext) -> None:
                              predict_kg=(regime == p.kg.regime and cfg == p.kg.config and enc == "bilstm"),
                              ref=child.ref() if child else None))
 
-    def cost(j):
-        from components.sciie.synth import parse_regime
-
-        n = parse_regime(j.regime)[1]
-        w = CONFIGS[j.config]
-        return n * (1.0 + 0.6 * (w[1] > 0) + 0.4 * (w[2] > 0)) + (40 if j.predict_kg else 0) + 20
-
+    costs = [job_cost(j, p.train.epochs, p.data.b_ner_share) for j in jobs]
+    plan = plan_batches(costs, [j.encoder for j in jobs], ctx.runtime.workers)
     try:
-        results = ctx.fan_out(train_batch, jobs, f"train ({len(jobs)} runs)", cost=cost,
-                              key=lambda j: j.encoder)
+        # one task per planned batch (the core's planner keeps them apart: as many items as its target)
+        nested = ctx.fan_out(train_batches, [[jobs[i] for i in b] for b in plan],
+                             f"train ({len(jobs)} runs in {len(plan)} batches)")
     except BaseException:
         for c in filter(None, children):
             c.finish("FAILED")
         raise
+    results: list = [None] * len(jobs)
+    for b, rs in zip(plan, nested):
+        for i, r in zip(b, rs):
+            results[i] = r
     runs = pd.DataFrame(results)
     runs["run_id"] = [c.run_id if c else "" for c in children]
     runs.to_csv(out / "runs.csv", index=False)
@@ -188,7 +193,7 @@ def evaluate(ctx: StepContext) -> None:
     from components.sciie.claims import PAIRS
     from components.sciie.metrics import COUNTS, doc_counts, paired_bootstrap, scores_from_counts
     from components.sciie.scierc import read_jsonl
-    from components.sciie.training import run_tag
+    from components.sciie.training import run_tag, test_file
 
     p = ctx.params
     prepared, models, out = ctx.inputs["prepared"], ctx.inputs["models"], ctx.outputs["metrics"]
@@ -196,17 +201,21 @@ def evaluate(ctx: StepContext) -> None:
     meta = read_json(models / "meta.json") if (models / "meta.json").exists() else {}
     if meta.get("jobs") != [list(j) for j in jobs_of(p)] or meta.get("seed") != p.seed:
         raise UserError("the trained models differ from the params (data/sciie/models)", FIX_TRAIN)
-    test = read_jsonl(prepared / "test.json")
+    tests: dict = {}  # test file → documents (real SciERC runs are scored on its own test split)
     runs = pd.read_csv(models / "runs.csv")
     rows, per_doc = [], []
     for r in runs.itertuples():
+        tf = test_file(prepared, r.regime)
+        if tf not in tests:
+            tests[tf] = read_jsonl(tf, strict=tf.parent == prepared)
+        test = tests[tf]
         pred = read_jsonl(models / r.tag / "pred_test.json", strict=False)
         if [d["doc_key"] for d in pred] != [d["doc_key"] for d in test]:
-            raise UserError(f"{models / r.tag / 'pred_test.json'} does not cover test.json", FIX_TRAIN)
+            raise UserError(f"{models / r.tag / 'pred_test.json'} does not cover {tf.name}", FIX_TRAIN)
         counts = [doc_counts(g, q) for g, q in zip(test, pred)]
         tot = {k: sum(c[k] for c in counts) for k in COUNTS}
         sc = scores_from_counts(tot)
-        from components.sciie.model import CONFIGS
+        from components.sciie.params import CONFIGS
 
         wE, wR, wC = CONFIGS[r.config]
         if not (wE > 0 and wR > 0):
