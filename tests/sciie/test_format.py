@@ -8,15 +8,9 @@ import pytest
 from components.core.errors import UserError
 from components.sciie.scierc import (SciercFormatError, canonical, dumps_jsonl, parse_jsonl, read_jsonl,
                                      validate_doc, write_jsonl)
+from sciie.examples import SPEC_EXAMPLE
 
-SPEC_DOC = {"doc_key": "SYN_0_000001", "dataset": "scierc",
-            "sentences": [["we", "propose", "sparse", "graph", "parser", "for", "semantic", "parsing", "."],
-                          ["it", "combines", "latent", "features", "and", "deep", "kernels", "."]],
-            "ner": [[[2, 4, "Method"], [6, 7, "Task"]],
-                    [[9, 9, "Generic"], [11, 12, "OtherScientificTerm"], [14, 15, "OtherScientificTerm"]]],
-            "relations": [[[2, 4, 6, 7, "USED-FOR"]],
-                          [[11, 12, 9, 9, "PART-OF"], [14, 15, 9, 9, "PART-OF"], [11, 12, 14, 15, "CONJUNCTION"]]],
-            "clusters": [[[2, 4], [9, 9]]]}
+SPEC_DOC = {"doc_key": "SYN_0_000001", "dataset": "scierc", **SPEC_EXAMPLE}
 
 
 def test_round_trip_is_byte_identical_and_keeps_unknown_keys(tmp_path):

@@ -10,15 +10,9 @@ from components.sciie.claims import m11_claim, m11_rule
 from components.sciie.params import SciieParams
 from components.sciie.scierc import read_jsonl, write_jsonl
 from helpers import copy_project, run_cli
+from sciie.examples import SPEC_EXAMPLE
 
-SPEC_DOC = {"doc_key": "HAND",
-            "sentences": [["we", "propose", "sparse", "graph", "parser", "for", "semantic", "parsing", "."],
-                          ["it", "combines", "latent", "features", "and", "deep", "kernels", "."]],
-            "ner": [[[2, 4, "Method"], [6, 7, "Task"]],
-                    [[9, 9, "Generic"], [11, 12, "OtherScientificTerm"], [14, 15, "OtherScientificTerm"]]],
-            "relations": [[[2, 4, 6, 7, "USED-FOR"]],
-                          [[11, 12, 9, 9, "PART-OF"], [14, 15, 9, 9, "PART-OF"], [11, 12, 14, 15, "CONJUNCTION"]]],
-            "clusters": [[[2, 4], [9, 9]]]}  # the spec's §4.1 example (hand-authored, no real SciERC text)
+SPEC_DOC = {"doc_key": "HAND", **SPEC_EXAMPLE}
 
 RUNS = [{"regime": "A8", "configs": ["ner", "all"]}, {"regime": "scierc", "configs": ["all"]}]
 
