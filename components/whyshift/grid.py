@@ -124,3 +124,43 @@ def grid_frame(configs: list[dict[str, Any]]):
              "family": METHODS[c["method"]].family, "model_class": METHODS[c["method"]].model_class,
              "hp_json": json.dumps(c["hp"], sort_keys=True), "seed": c["seed"]} for c in configs]
     return pd.DataFrame(rows)
+
+
+# Mean CPU-s per config at default rows on the paper grid's ranges (benchmarks/results/grid.json,
+# before the shared-work changes); only used to balance batches, never in results.
+_COST_S = {"lr": 0.4, "mlp": 0.33, "svm": 0.9, "rf": 1.65, "gbm": 1.4, "xgb": 0.16, "lightgbm": 0.36,
+           "chi_dro": 0.4, "cvar_dro": 0.48, "chi_doro": 0.41, "cvar_doro": 0.35, "group_dro": 0.35,
+           "marginal_dro": 0.65, "jtt": 0.2, "suby": 0.08, "subg": 0.13, "rwy": 0.12, "rwg": 0.11, "dwr": 0.3,
+           "fair_in_dp": 1.9, "fair_in_eo": 2.6, "fair_in_error_parity": 2.5, "fair_post_threshold": 0.16,
+           "fair_post_exp": 1.9}
+
+
+def config_cost(cfg: dict[str, Any]) -> float:
+    """Rough relative CPU cost of one config (per-method mean, scaled by its tree count or epochs)."""
+    hp = cfg["hp"]
+    cost = _COST_S.get(cfg["method"], 1.0)
+    if cfg["method"] in ("rf", "gbm", "lightgbm") and "n_estimators" in hp:
+        cost *= hp["n_estimators"] / 256
+    if "train_epochs" in hp:
+        cost *= hp["train_epochs"] / 10
+    return cost
+
+
+def share_key(cfg: dict[str, Any], train: TrainParams) -> tuple | None:
+    """Configs with one key share work when fitted in one process: the torch variants of one network
+    shape, batch size, lr and epochs train in one stacked loop (``stacked.py``); the XGB variants of one
+    DWR (l1, l2) reuse its decorrelating weights. ``None``: fitted on its own."""
+    from components.whyshift.stacked import stack_key
+
+    if cfg["method"] == "dwr":
+        return (cfg["setting_id"], "dwr", cfg["hp"].get("l1"), cfg["hp"].get("l2"))
+    key = stack_key(METHODS[cfg["method"]].build(cfg["hp"], cfg["seed"], train))
+    return (cfg["setting_id"], *key) if key else None
+
+
+def fit_units(configs: list[dict[str, Any]], train: TrainParams) -> list[list[dict[str, Any]]]:
+    """Configs grouped by ``share_key`` (in first-appearance order); a unit is never split across batches."""
+    units: dict[Any, list] = {}
+    for i, cfg in enumerate(configs):
+        units.setdefault(share_key(cfg, train) or ("alone", i), []).append(cfg)
+    return list(units.values())

@@ -7,7 +7,9 @@ The sensitive column 0 (coded 1/2) defines the groups of SUBG and RWG.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from functools import lru_cache
 
 import numpy as np
 
@@ -216,17 +218,14 @@ class DWR(XGBWrapper):
         self.threshold = threshold
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "DWR":
-        from sklearn.linear_model import LogisticRegression
-
-        X = np.asarray(X, dtype=np.float64)
-        self.sample_weight_, self.n_steps_ = dwr_weights(X, self.l1, self.l2)
-        selector = LogisticRegression(C=1.0).fit(X, y, sample_weight=self.sample_weight_)
-        selected = np.flatnonzero(np.abs(selector.coef_.ravel()) > self.threshold)
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+        weights, self.n_steps_, selected = _dwr_selection(_Frozen(X), _Frozen(y), self.l1, self.l2, self.threshold)
+        self.sample_weight_ = weights.copy()
         self.empty_selection_ = int(selected.size == 0)
         if self.empty_selection_:
             log.info("dwr_empty_selection=1: no |coef| > %g, keeping all %d features", self.threshold, X.shape[1])
             selected = np.arange(X.shape[1])
-        self.selected_ = selected
+        self.selected_ = selected.copy()
         self.model_ = self._xgb().fit(X[:, selected], y, sample_weight=self.sample_weight_)
         self.classes_ = self.model_.classes_
         return self
@@ -236,3 +235,28 @@ class DWR(XGBWrapper):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(np.asarray(X)[:, self.selected_])
+
+
+class _Frozen:
+    """An array hashed by its bytes, so equal training data hit the same cache entry."""
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+        self.digest = hashlib.sha1(np.ascontiguousarray(a).tobytes()).hexdigest() + str(a.shape) + str(a.dtype)
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Frozen) and other.digest == self.digest
+
+
+@lru_cache(maxsize=16)
+def _dwr_selection(X: _Frozen, y: _Frozen, l1: float, l2: float, threshold: float):
+    """(weights, steps, selected features): deterministic in (X, y, l1, l2), so the grid's XGB variants of
+    one (l1, l2) share it — the weight fit was ~95 % of a DWR config's CPU time (benchmarks/grid.py)."""
+    from sklearn.linear_model import LogisticRegression
+
+    weights, steps = dwr_weights(X.a, l1, l2)
+    selector = LogisticRegression(C=1.0).fit(X.a, y.a, sample_weight=weights)
+    return weights, steps, np.flatnonzero(np.abs(selector.coef_.ravel()) > threshold)

@@ -10,7 +10,7 @@ from components.core.errors import UserError
 from components.core.grid import ShardStore, fingerprint
 from components.core.io import read_json, write_json, write_parquet
 from components.core.pipeline import StepContext
-from components.whyshift.grid import expand_grid, grid_frame
+from components.whyshift.grid import config_cost, expand_grid, fit_units, grid_frame
 
 
 def prepare(ctx: StepContext) -> None:
@@ -71,10 +71,13 @@ def train(ctx: StepContext) -> None:
                                         "seed": p.seed}, [prepared / "settings", *code]))
     done = set(store.collect()["config_id"]) if any(store.directory.glob("*.parquet")) else set()
     todo = [c for c in configs if c["config_id"] not in done]
-    jobs = [(str(setting_dir(prepared, c["setting_id"])), str(store.directory), c, p.train.model_dump()) for c in todo]
+    units = fit_units(todo, p.train)  # configs that share work stay in one batch
+    jobs = [(str(setting_dir(prepared, u[0]["setting_id"])), str(store.directory), u, p.train.model_dump())
+            for u in units]
     ctx.timings["reused"] = len(configs) - len(todo)
     ctx.log(f"{len(configs)} configurations: {len(configs) - len(todo)} already done, {len(todo)} to fit")
-    ctx.fan_out(fit_jobs, jobs, "fit", key=lambda job: job[0])  # a batch = configs of one setting
+    ctx.fan_out(fit_jobs, jobs, "fit", key=lambda job: job[0],  # a batch = units of one setting
+                cost=lambda job: sum(config_cost(c) for c in job[2]))
     ids = {c["config_id"] for c in configs}
     long = store.collect(sort_by=("config_id", "eval_set"))
     long = long[long["config_id"].isin(ids)].drop_duplicates(["config_id", "eval_set"])
