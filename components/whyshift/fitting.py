@@ -128,14 +128,17 @@ def _score(cfg: dict, data, fit, fit_seconds: float | None) -> list[dict]:
         model = fit()
         if fit_seconds is None:
             fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
         for name in ["id_val", "id_test", *data.targets]:
             acc, f1 = accuracy_f1(data.y[name], model.predict(data.X[name]))
             rows.append({**base, "eval_set": name, "acc": acc, "macro_f1": f1, "n": len(data.y[name]),
                          "fit_seconds": fit_seconds, "status": "ok", "error": ""})
+        for row in rows:  # the cost model (benchmarks/grid.py) needs fitting and scoring time
+            row["eval_seconds"] = time.perf_counter() - start
     except Exception as exc:  # recorded, never fatal for the grid
         message = f"{type(exc).__name__}: {exc}"
         rows = [{**base, "eval_set": "id_val", "acc": np.nan, "macro_f1": np.nan, "n": 0,
-                 "fit_seconds": np.nan, "status": "error", "error": message[:500]}]
+                 "fit_seconds": np.nan, "eval_seconds": np.nan, "status": "error", "error": message[:500]}]
         traceback.print_exc()
     return rows
 
@@ -162,7 +165,8 @@ def summarise(long: pd.DataFrame, meta_by_setting: dict[int, dict], profile: str
             "family": METHODS[first["method"]].family, "model_class": METHODS[first["method"]].model_class,
             "hp_json": first["hp_json"], "seed": int(first["seed"]), "n_train": int(first["n_train"]),
             "n_features": int(first["n_features"]), "status": first["status"], "error": first["error"],
-            "fit_seconds": float(first["fit_seconds"]), "worker": first["worker"],
+            "fit_seconds": float(first["fit_seconds"]), "eval_seconds": float(first["eval_seconds"]),
+            "worker": first["worker"],
             "id_val_acc": float(by.loc["id_val", "acc"]) if ok else np.nan,
             "id_test_acc": float(by.loc["id_test", "acc"]) if ok else np.nan,
             "id_test_f1": float(by.loc["id_test", "macro_f1"]) if ok else np.nan,

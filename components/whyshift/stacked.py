@@ -1,13 +1,12 @@
 """Several torch configs of one method fitted in one Lightning loop: the grid's hyper-parameter variants
 that share a network shape, batch size, learning rate and epoch count (e.g. the 6 DRO radii of one MLP).
 
-The networks are stacked along a model axis (batched matmuls), but every model keeps what makes it
-*its* fit: its own seeded init, its own batch order (its own ``batch_loader``), its own dropout masks
-(a generator continuing its seeded stream) and its own objective. The loss is the sum of the models'
-losses, so each model's gradient is its own, and Adam is elementwise — each model follows the
-arithmetic of fitting it alone up to float summation order (tested against the one-at-a-time fit).
+The networks' weights are stacked along a model axis, but every model keeps what makes it *its* fit:
+its own seeded init, its own batch order (its own ``batch_loader``), its own dropout masks (a generator
+continuing its seeded stream), its own objective and the same per-model ops as alone. The loss is the
+sum of the models' losses, so each model's gradient is its own, and Adam is elementwise — each model's
+result is bit-identical to fitting it alone (tested).
 Why: Lightning's per-step overhead was ~60 % of a DRO config's CPU time (benchmarks/grid.py).
-χ²-DORO, marginal DRO and LR are fitted alone (see ``stack_key``).
 """
 
 from __future__ import annotations
@@ -23,13 +22,8 @@ from components.whyshift.models import TorchClassifier, batch_loader, standardis
 
 def stack_key(estimator) -> tuple | None:
     """Configs with equal keys can share one loop; ``None`` for estimators that are not stackable."""
-    from components.whyshift.robust import ChiDORO, MarginalDRO
-
     if not isinstance(estimator, TorchClassifier) or estimator.hidden_size == 0:
         return None  # LR: one config per (lr, batch, epochs) in the grid, nothing to share
-    if isinstance(estimator, (ChiDORO, MarginalDRO)):
-        return None  # their inner solves (a bounded scalar search; clamped transport steps) turn 1e-7 float
-        # differences into 1e-3 in the fitted probabilities (measured), so they are fitted alone
     return (type(estimator).__name__, estimator.hidden_size, estimator.batch_size, float(estimator.lr),
             estimator.train_epochs)
 
@@ -46,13 +40,18 @@ class _EpochBatches(torch.utils.data.IterableDataset):
 
 
 class StackedMLP(pl.LightningModule):
-    """M spec MLPs (Linear→ReLU→Dropout→Linear→ReLU→Linear) as (M, in, out) weights."""
+    """M spec MLPs (Linear→ReLU→Dropout→Linear→ReLU→Linear) whose weights are stacked (M, out, in) tensors.
+
+    Each model's forward runs the same ``F.linear`` calls on its slice as ``nn.Linear`` does alone (same
+    kernels, same shapes), so gradients — and Adam's elementwise update of the stacked tensors — are
+    bit-identical to fitting it alone; the stack only shares Lightning's per-step work and Adam's calls.
+    """
 
     def __init__(self, nets: list[nn.Sequential], dropouts: list[float], objectives: list, generators: list,
                  lr: float, x: torch.Tensor, y: torch.Tensor, groups: list[torch.Tensor | None]):
         super().__init__()
         linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
-        self.weights = nn.ParameterList([nn.Parameter(torch.stack([ls[k].weight.detach().T for ls in linears]))
+        self.weights = nn.ParameterList([nn.Parameter(torch.stack([ls[k].weight.detach() for ls in linears]))
                                          for k in range(3)])
         self.biases = nn.ParameterList([nn.Parameter(torch.stack([ls[k].bias.detach() for ls in linears]))
                                         for k in range(3)])
@@ -61,32 +60,22 @@ class StackedMLP(pl.LightningModule):
         self.dropouts, self.generators, self.lr = dropouts, generators, lr
         self.x, self.y, self.groups = x, y, groups
 
-    def _dropout(self, h: torch.Tensor) -> torch.Tensor:
-        """``nn.Dropout`` per model: bernoulli(1−p) noise from the model's generator, scaled by 1/(1−p)."""
-        noise = torch.ones_like(h)
-        for m, (p, g) in enumerate(zip(self.dropouts, self.generators)):
-            if p > 0:
-                noise[m].bernoulli_(1 - p, generator=g).div_(1 - p)
-        return h * noise
+    def _loss(self, m: int, idx: torch.Tensor) -> torch.Tensor:
+        """Model ``m``'s batch loss, op for op as ``LitClassifier.training_step`` computes it."""
+        functional = nn.functional
+        h = torch.relu(functional.linear(self.x[idx], self.weights[0][m], self.biases[0][m]))
+        p = self.dropouts[m]
+        if p > 0:  # nn.Dropout: bernoulli(1 − p) noise from the model's own stream, scaled by 1/(1 − p)
+            h = h * torch.empty_like(h).bernoulli_(1 - p, generator=self.generators[m]).div_(1 - p)
+        h = torch.relu(functional.linear(h, self.weights[1][m], self.biases[1][m]))
+        losses = functional.cross_entropy(functional.linear(h, self.weights[2][m], self.biases[2][m]),
+                                          self.y[idx], reduction="none")
+        if not self.has_objective[m]:
+            return losses.mean()
+        return self.objectives[m](losses, self.groups[m][idx] if self.groups[m] is not None else None)
 
     def training_step(self, idx: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        h = self.x[idx]
-        for k in range(3):
-            h = torch.baddbmm(self.biases[k].unsqueeze(1), h, self.weights[k])
-            if k < 2:
-                h = torch.relu(h)
-            if k == 0:
-                h = self._dropout(h)
-        losses = nn.functional.cross_entropy(h.reshape(-1, 2), self.y[idx].reshape(-1), reduction="none")
-        losses = losses.reshape(idx.shape)
-        total = losses.new_zeros(())
-        for m in range(idx.shape[0]):
-            if self.has_objective[m]:
-                groups = self.groups[m][idx[m]] if self.groups[m] is not None else None
-                total = total + self.objectives[m](losses[m], groups)
-            else:
-                total = total + losses[m].mean()
-        return total
+        return torch.stack([self._loss(m, idx[m]) for m in range(idx.shape[0])]).sum()
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.lr)
@@ -96,7 +85,7 @@ class StackedMLP(pl.LightningModule):
         linears = [layer for layer in net if isinstance(layer, nn.Linear)]
         with torch.no_grad():
             for k, layer in enumerate(linears):
-                layer.weight.copy_(self.weights[k][m].T)
+                layer.weight.copy_(self.weights[k][m])
                 layer.bias.copy_(self.biases[k][m])
 
 
