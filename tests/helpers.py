@@ -130,3 +130,36 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class DvcRepo:
+    """A project checkout in a fresh git repository whose defaults are the smoke sizes (stages take seconds)."""
+
+    def __init__(self, path: Path):
+        import yaml
+
+        from components.core.params import deep_merge
+
+        self.path = path
+        copy_project(path)
+        shutil.copytree(REPO / "components", path / "components", ignore=shutil.ignore_patterns("__pycache__"))
+        for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
+            (path / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(committed, path / committed.relative_to(REPO))
+        smoke = deep_merge(yaml.safe_load((path / "params.yaml").read_text()),
+                           yaml.safe_load((path / "profiles/smoke.yaml").read_text()))
+        (path / "params.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
+        (path / ".gitignore").write_text("/mlflow.db\n/mlflow.db-*\n/mlartifacts/\n/data/*/.runs/\n/data/*/.staging/\n")
+        self.pythonpath = os.pathsep.join(filter(None, [str(path), os.environ.get("PYTHONPATH")]))
+        self.env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": self.pythonpath}
+        self.sh("git", "init", "-q")
+        self.commit("base")
+
+    def sh(self, *cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run(cmd, cwd=cwd or self.path, env=self.env, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        return proc
+
+    def commit(self, message: str) -> None:
+        self.sh("git", "add", "-A")
+        self.sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message)

@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from helpers import BIN, REPO, copy_project, free_port, run_cli, stop, wait_healthy
+from helpers import BIN, DvcRepo, copy_project, free_port, run_cli, stop, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -48,37 +45,6 @@ def test_pipeline_runs_reach_an_mlflow_server_over_http(tmp_path, server_log):
         assert list((tmp_path / "artifacts").rglob("claims.json"))  # stored by the server, not the client
     finally:
         stop(server)
-
-
-class DvcRepo:
-    """A project checkout in a fresh git repository whose defaults are the smoke sizes (stages take seconds)."""
-
-    def __init__(self, path: Path):
-        from components.core.params import deep_merge
-
-        self.path = path
-        copy_project(path)
-        shutil.copytree(REPO / "components", path / "components", ignore=shutil.ignore_patterns("__pycache__"))
-        for committed in REPO.glob("stability/*/verdicts.json"):  # committed deps of the report stages
-            (path / committed.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(committed, path / committed.relative_to(REPO))
-        smoke = deep_merge(yaml.safe_load((path / "params.yaml").read_text()),
-                           yaml.safe_load((path / "profiles/smoke.yaml").read_text()))
-        (path / "params.yaml").write_text(yaml.safe_dump(smoke, sort_keys=False))
-        (path / ".gitignore").write_text("/mlflow.db\n/mlflow.db-*\n/mlartifacts/\n/data/*/.runs/\n/data/*/.staging/\n")
-        self.pythonpath = os.pathsep.join(filter(None, [str(path), os.environ.get("PYTHONPATH")]))
-        self.env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONPATH": self.pythonpath}
-        self.sh("git", "init", "-q")
-        self.commit("base")
-
-    def sh(self, *cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run(cmd, cwd=cwd or self.path, env=self.env, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-        return proc
-
-    def commit(self, message: str) -> None:
-        self.sh("git", "add", "-A")
-        self.sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", message)
 
 
 def test_dvc_repro_noop_and_param_change_in_a_git_repo(tmp_path):
