@@ -10,8 +10,9 @@ Measured in one run (``benchmarks/results/grid.json``):
   scaled to the paper grid's counts: the projected full-grid CPU-hours before/after and hours on 1, 2
   (at the measured speed-up) and 128 workers.
 * ``runner`` — the default grid on ``--settings``: ``plain`` (the same units fitted in a loop, data loaded
-  once), ``runner1``/``runner2`` (``fitting.fit_jobs`` on the batches ``ctx.fan_out`` plans, in a spawned
-  pool of 1 / 2 single-threaded workers — both pay their imports, so the speed-up compares like with like).
+  once), ``runner_in_process`` (``fitting.fit_jobs`` on the batches ``ctx.fan_out`` plans, in this process:
+  the runner's overhead against ``plain``), ``runner1``/``runner2`` (the same in a spawned pool of 1 / 2
+  single-threaded workers — both pay their imports, so the speed-up compares like with like).
 
 Usage: ``.venv/bin/python benchmarks/grid.py [--settings 1,5,10,11] [--sample 6]``.
 """
@@ -106,24 +107,26 @@ def runner(p: WhyshiftParams, prepared: Path, tmp: Path) -> dict:
         fitting._fit_unit(tuple(unit), data[unit[0]["setting_id"]], p.train)
     plain = time.perf_counter() - start
 
-    def timed(workers: int) -> tuple[float, int]:
-        shard = str(tmp / f"shards{workers}")
+    def timed(workers: int, executor) -> tuple[float, int]:
+        shard = str(tmp / f"shards{workers}-{type(executor).__name__}")
         plan = plan_batches(len(jobs), None, workers, cost=[sum(config_cost(c) for c in j[2]) for j in jobs],
                             keys=[j[0] for j in jobs])
         batches = [[(j[0], shard, j[2], j[3]) for j in (jobs[i] for i in idx)] for idx in plan]
         call = run_batch(fitting.fit_jobs, RuntimeParams(workers=workers))
-        pool = _SpawnedPool(workers)
         start = time.perf_counter()
-        pool.map(call, batches, "fit")
+        executor.map(call, batches, "fit")
         return time.perf_counter() - start, len(batches)
 
-    runner1, _ = timed(1)
-    runner2, n_batches = timed(2)
+    runner0, _ = timed(1, LocalExecutor(1))  # in this (warm) process: the runner's own overhead
+    runner1, _ = timed(1, _SpawnedPool(1))
+    runner2, n_batches = timed(2, _SpawnedPool(2))
     return {"settings": p.data.settings, "configs": len(configs), "units": len(units),
-            "batches_on_2_workers": n_batches, "plain_s": plain, "runner1_s": runner1, "runner2_s": runner2,
+            "batches_on_2_workers": n_batches, "plain_s": plain, "runner_in_process_s": runner0,
+            "runner1_s": runner1, "runner2_s": runner2,
             "configs_per_s": {"plain": len(configs) / plain, "runner1": len(configs) / runner1,
                               "runner2": len(configs) / runner2},
-            "runner_overhead": runner1 / plain - 1, "speedup_2_vs_1": runner1 / runner2}
+            "runner_overhead": runner0 / plain - 1, "worker_start_s": runner1 - runner0,
+            "speedup_2_vs_1": runner1 / runner2}
 
 
 class _SpawnedPool(LocalExecutor):
@@ -142,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--settings", default="1,5,10,11")
     parser.add_argument("--sample", type=int, default=6, help="time every n-th fit unit of each method")
-    parser.add_argument("--skip-cost-model", action="store_true")
+    parser.add_argument("--skip-cost-model", action="store_true", help="only the runner measurement")
     args = parser.parse_args()
     limit_threads()
     settings = [int(s) for s in args.settings.split(",")]

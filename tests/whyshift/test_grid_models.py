@@ -45,12 +45,14 @@ def test_grid_sizes_follow_the_declared_arithmetic(project):
     assert per_method(default) == DEFAULT_PER_METHOD and len(default) == 7 * 97 == 679
     smoke = grid(project, "smoke")
     assert per_method(smoke) == dict.fromkeys(PAPER_PER_METHOD, 1) and len(smoke) == 24
+    full = grid(project, "full")  # one whole paper setting: the measured slice behind the full-grid projection
+    assert [c["config_id"] for c in full] == [c["config_id"] for c in paper if c["setting_id"] == 1]
 
 
 def test_cli_prints_the_grid_size(project):
     from helpers import run_cli
 
-    for profile, n in (("smoke", 24), ("default", 679), ("paper", 59488)):
+    for profile, n in (("smoke", 24), ("default", 679), ("full", 2704), ("paper", 59488)):
         proc = run_cli(["grid", "whyshift", "--count", "--profile", profile], project)
         assert proc.returncode == 0 and proc.stdout.strip() == str(n), proc.stderr
 
