@@ -32,6 +32,18 @@ def _batch(fn: Callable[[Any], Any], item: Any) -> Any:
     return fn(item)
 
 
+def forget_prefect_services() -> None:
+    """Run on each long-lived Dask worker before a run's tasks: Prefect keeps one API service per process
+    (tag concurrency slots, log and event shipping) bound to the API of the first run that used it; the
+    next ``paperflows run`` (its own temporary API) would then fail with ``ConcurrencySlotAcquisitionError``
+    against a closed port (measured: every second run on a loopback cluster). Forgotten services are
+    recreated by this run's tasks with this run's settings."""
+    from prefect._internal.concurrency.services import _QueueServiceBase
+
+    with _QueueServiceBase._instance_cache_lock:
+        _QueueServiceBase._instances.clear()
+
+
 class PrefectExecutor:
     """Batches as Prefect task runs on a local process pool or an existing Dask cluster (one local
     worker: plain calls inside the step's task).
@@ -62,6 +74,11 @@ class PrefectExecutor:
         runner = self._runner()
         if runner is None:  # one local worker: plain calls inside the step's task, no per-batch round trips
             return [fn(item) for item in progress(items, name)]
+        if self.dask_address:
+            from distributed import Client
+
+            with Client(self.dask_address, timeout=30) as client:
+                client.run(forget_prefect_services)
         with runner:
             futures = [runner.submit(_batch.with_options(task_run_name=f"{name}-{i}"),
                                      parameters={"fn": fn, "item": item})

@@ -4,6 +4,7 @@ same results as a local run, and a run killed mid-grid resumes with nothing lost
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -62,6 +63,12 @@ def test_dask_cluster_gives_the_local_results(tmp_path, local_run):
         pd.testing.assert_frame_equal(remote[METRICS], local_run[METRICS])
         ran_on = set(remote["worker"].str.split(":").str[-1].astype(int))
         assert ran_on <= {w.pid for w in workers}, (ran_on, [w.pid for w in workers])
+        # a second run on the same (long-lived) workers, under its own temporary Prefect API
+        shutil.rmtree(root / SMOKE_OUTPUTS / "data/whyshift/train/shards")
+        again = run_cli(["run", "whyshift", "--profile", "smoke", "--step", "train", *SMALL_BATCHES], root,
+                        env={"PAPERFLOWS_DASK_ADDRESS": address})
+        assert again.returncode == 0, again.stderr[-3000:]
+        pd.testing.assert_frame_equal(results(root)[METRICS], local_run[METRICS])
     finally:
         for proc in (*workers, scheduler):
             proc.send_signal(signal.SIGTERM)
