@@ -12,9 +12,6 @@ from components.core.pipeline import StepContext
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-STEP_DIAGNOSTICS = ("loss_forget", "loss_retain", "loss_total", "grad_norm_preclip", "frac_clipped", "step_seconds")
-
-
 def prepare(ctx: StepContext) -> None:
     """Generate (or load) the corpus, build the tokenizer, validate with great-expectations."""
     from components.core.validation import validate_and_log
@@ -127,19 +124,15 @@ def train(ctx: StepContext) -> None:
     ctx.log(f"fine-tuned {', '.join(n for n, _, _ in specs)}")
     # 3. unlearning fan-out from the original model
     setup = jobs.UnlearnSetup(str(models / "original"), str(tok_dir), str(corpus), str(models / "unlearn"),
-                              p.unlearn.model_dump())
+                              p.unlearn.model_dump(), ctx.run.ref() if ctx.run else None,
+                              dict(ctx.run.tags) if ctx.run else None)
     results = ctx.fan_out(jobs.unlearn_runs, [(cfg, setup) for cfg in runs], "unlearn",
                           cost=lambda item: jobs.unlearn_cost(item[0]))
     mlflow_ids = {}
     for cfg, res in zip(runs, results):
-        log = pd.DataFrame(res["log"])
-        cfg["train_seconds"] = res["train_seconds"]
-        cfg["steps"] = len(log)
-        cfg["mean_step_seconds"] = float(log["step_seconds"].mean())
-        cfg["median_frac_clipped"] = float(log["frac_clipped"].median()) if cfg["optimizer"] != "adamw" else float("nan")
-        if ctx.run:
-            mlflow_ids[cfg["run_id"]] = _log_unlearn_run(ctx.run, cfg, log, p.unlearn,
-                                                         models / "unlearn" / cfg["run_id"] / "train_log.csv")
+        cfg.update(res["summary"])
+        if res["mlflow_id"]:
+            mlflow_ids[cfg["run_id"]] = res["mlflow_id"]
     table = pd.DataFrame(runs)
     write_parquet(ctx.outputs["runs"], table)
     write_text(ctx.outputs["runs_csv"], table.to_csv(index=False))
@@ -147,30 +140,6 @@ def train(ctx: StepContext) -> None:
     if ctx.run:
         ctx.run.log_metrics({"n_unlearning_runs": len(runs), "n_parameters": n_params})
     ctx.log(f"{len(runs)} unlearning runs")
-
-
-def _log_unlearn_run(parent, cfg: dict, log, u, train_log: Path) -> str:
-    """A nested run per unlearning run: its params, the per-step diagnostics (spec §6.4) as metric
-    histories plus their summaries, and the full per-step table as the artifact ``train_log.csv``."""
-    child = parent.start_child(cfg["run_id"], {"model": "unlearn", "block": cfg["block"],
-                                               "objective": cfg["objective"], "optimizer": cfg["optimizer"]})
-    b1 = u.sophia.beta1
-    child.log_params({k: cfg[k] for k in ("objective", "optimizer", "lr", "lr_mult", "gamma", "rho", "seed",
-                                          "block")}
-                     | {"beta1": b1, "beta2": u.sophia.beta2, "bs": u.sophia.bs,
-                        "double_momentum": u.sophia.double_momentum,
-                        "beta1_effective": b1 * b1 if (cfg["optimizer"] == "sophia_soul" and u.sophia.double_momentum)
-                        else b1, "npo_beta": u.npo_beta, "T": len(log), "warmup": max(1, len(log) // 10),
-                        "wd": u.wd})
-    summary = {f"{col}_final": float(log[col].iloc[-1]) for col in STEP_DIAGNOSTICS}
-    summary |= {f"{col}_median": float(log[col].median()) for col in STEP_DIAGNOSTICS}
-    child.log_metrics({k: v for k, v in summary.items() if v == v}
-                      | {"train_seconds": cfg["train_seconds"], "mean_step_seconds": cfg["mean_step_seconds"]})
-    history = log.reset_index(drop=True).assign(step=range(len(log)))[["step", *STEP_DIAGNOSTICS]]
-    child.log_history(history.to_dict("records"))  # per-step curves in the MLflow UI
-    child.log_artifact(train_log)
-    child.finish()
-    return child.run_id
 
 
 def evaluate(ctx: StepContext) -> None:
