@@ -29,11 +29,16 @@ def prepare(ctx: StepContext) -> None:
         corpus = build_corpus(p)
     out = ctx.outputs["corpus"]  # staged: published only if the corpus validates
     manifest = write_corpus(out, corpus, p.model_dump())
-    if corpus.vocab:
+    word_level = bool(corpus.vocab) and not ctx.params.model.smollm2
+    if ctx.params.model.smollm2:  # a pretrained LM reads the corpus with its own (BPE) tokenizer
+        from components.soul.tokenizer import smollm2_tokenizer
+
+        smollm2_tokenizer().save_pretrained(str(out / "tokenizer"))
+    elif word_level:
         build_tokenizer(corpus.vocab).save_pretrained(str(out / "tokenizer"))
     else:  # TOFU: the pretrained model's own tokenizer
         _hf_tokenizer(ctx.params.model.hf_model_dir).save_pretrained(str(out / "tokenizer"))
-    frame = summary_frame(out, set(corpus.vocab) if corpus.vocab else None, p.max_len)
+    frame = summary_frame(out, set(corpus.vocab) if word_level else None, p.max_len)
     reports = validate_and_log(ctx, {"soul-corpus": (frame, expectations(frame, p, len(corpus.refusals)))}, out)
     if ctx.run:
         ctx.run.log_metrics({f"n_{k}": v for k, v in manifest["counts"].items()} | {"n_vocab": manifest["n_vocab"]})
@@ -84,7 +89,12 @@ def train(ctx: StepContext) -> None:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     start = time.perf_counter()
-    if p.model.hf_model_dir:  # paper profile: a local pretrained model is the base
+    pretrained = bool(p.model.hf_model_dir) or p.model.smollm2
+    if p.model.smollm2:  # issue 13 item 5: SmolLM2-135M from the wheel is the base
+        from components.soul.model import smollm2
+
+        model = smollm2()[0]
+    elif p.model.hf_model_dir:  # paper profile: a local pretrained model is the base
         from components.soul.model import load_model
 
         model = load_model(p.model.hf_model_dir)
@@ -92,7 +102,7 @@ def train(ctx: StepContext) -> None:
         torch.manual_seed(ctx.seed)
         model = build_model(len(tok), p.data.max_len, p.model)
     child = ctx.run.start_child("base", {"model": "base"}) if ctx.run else None
-    if not p.model.hf_model_dir:
+    if not pretrained:
         loss = fit_lm(model, tok, load_split(corpus, "pretrain"), p.train.pretrain_epochs, p.train.lr,
                       p.train.pretrain_wd, p.train.batch_size, ctx.seed, run=child)
     else:
