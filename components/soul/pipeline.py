@@ -10,7 +10,7 @@ from components.soul.params import SoulParams
 prepare = Step(
     steps.prepare,
     writes={"corpus": "data/corpus"},
-    params=("seed", "data", "model.hf_model_dir"),
+    params=("seed", "data", "model.hf_model_dir", "model.smollm2"),
 )
 train = Step(
     steps.train,
@@ -32,7 +32,7 @@ report = Step.report(
     steps.report,
     reads={"eval_table": "data/eval.parquet", "eval": "data/eval", "influence": "data/influence_toy.json",
            "manifest": "data/corpus/manifest.json", "models": "data/models"},
-    params=("model.n_layer", "model.n_embd", "train.retain_seeds", "unlearn.lr_mults"),
+    params=("model.n_layer", "model.n_embd", "model.smollm2", "train.retain_seeds", "unlearn.lr_mults"),
     plots=(Plot("fq_mu_front", x="MU", y="log10_FQ_tofu", template="scatter",
                 title="soul: forget quality vs model utility, every unlearning run and the reference models",
                 x_label="model utility (MU)", y_label="log10 forget quality (TOFU KS p-value)"),),

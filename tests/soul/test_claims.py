@@ -88,3 +88,69 @@ def test_c1_from_the_front_area(so, fo, expected):
     if expected == "inconclusive":  # no run forgets: every SO-vs-FO row is inconclusive
         assert "no run forgets" in claims["C1"].observed
         assert {claims[c].verdict for c in ("C4", "C5", "C6")} == {"inconclusive"}
+
+
+@pytest.mark.parametrize("deltas,expected", [
+    ([0.1, 0.2, 0.3], "reproduced"), ([0.1, -0.2, 0.3], "inconclusive"), ([-0.3, -0.2, -0.25], "not reproduced"),
+    ([0.1, 0.2], "inconclusive"), ([], "inconclusive")])
+def test_paired_verdict_reaches_each_verdict(deltas, expected):
+    from components.soul.claims import paired_verdict
+
+    assert paired_verdict(np.array(deltas)) == expected
+    assert paired_verdict(np.array(deltas), eligible=False) == "inconclusive"
+
+
+@pytest.mark.parametrize("vs,expected", [
+    (["reproduced", "reproduced"], "reproduced"), (["not reproduced", "not reproduced"], "not reproduced"),
+    (["reproduced", "not reproduced"], "inconclusive"), (["reproduced", "inconclusive"], "inconclusive")])
+def test_combine_needs_agreement(vs, expected):
+    from components.soul.claims import combine
+
+    assert combine(vs) == expected
+
+
+def _claims(frame, toy=TOY, **kw):
+    return {c.id: c for c in build_claims(frame, toy, **kw)[0]}
+
+
+@pytest.mark.parametrize("so_step,expected", [(0.012, "reproduced"), (0.017, "inconclusive"),
+                                              (0.03, "not reproduced")])
+def test_c7_step_time_ratio_reaches_each_verdict(so_step, expected):
+    frame = _frame(0.6, 0.1)
+    frame.loc[frame["optimizer"] == "sophia_soul", "mean_step_seconds"] = so_step  # AdamW 0.01
+    c7 = _claims(frame)["C7"]
+    assert c7.verdict == expected and c7.kind == "check"
+
+
+@pytest.mark.parametrize("toy,expected", [
+    (TOY, "reproduced"),
+    ({**TOY, "rel_newton": 0.3}, "not reproduced"),          # Newton step not near the retrained model
+    ({**TOY, "gd_steps_to_newton": 20}, "not reproduced"),   # GD matches it quickly
+    ({**TOY, "gd_steps_to_newton": None}, "reproduced")])    # GD never matches within the cap
+def test_c8_influence_toy_reaches_each_verdict(toy, expected):
+    assert _claims(_frame(0.6, 0.1), toy)["C8"].verdict == expected
+
+
+@pytest.mark.parametrize("gain,expected", [(0.1, "reproduced"), (-0.1, "not reproduced")])
+def test_c10_mia_gain_verdicts(gain, expected):
+    frame = _frame(0.6, 0.1)
+    orig = frame["model"] == "original"
+    frame.loc[orig, "mia_auc_k20"] = float(frame.loc[frame["kind"] == "unlearn", "mia_auc_k20"].max()) - gain \
+        if gain < 0 else float(frame.loc[frame["kind"] == "unlearn", "mia_auc_k20"].min()) - gain
+    assert _claims(frame)["C10"].verdict == expected
+
+
+def test_row_ids_and_kinds_and_the_smollm2_row():
+    """Every spec §8 id has a row with the platform's kinds; C1-smollm2 mirrors C1 only on SmolLM2."""
+    frame = _frame(0.6, 0.1)
+    tiny = _claims(frame)
+    kinds = {i: c.kind for i, c in tiny.items()}
+    assert {i: kinds[i] for i in ("C1", "C2", "C3", "C4", "C5", "C6")} == dict.fromkeys(
+        ("C1", "C2", "C3", "C4", "C5", "C6"), "claim")
+    assert kinds["C7"] == kinds["C8"] == "check" and kinds["C10"] == kinds["C1-smollm2"] == "context"
+    assert all(c.note.strip() for c in tiny.values() if c.kind != "claim")
+    assert tiny["C2"].observed.startswith("not run") and tiny["C2"].verdict == "inconclusive"  # PO not in grid
+    assert tiny["C1-smollm2"].observed.startswith("not run") and tiny["C1-smollm2"].verdict == "inconclusive"
+    smol = _claims(frame, smollm2=True)
+    assert smol["C1-smollm2"].verdict == smol["C1"].verdict == "reproduced"
+    assert "SmolLM2-135M" in smol["C1-smollm2"].observed and smol["C1-smollm2"].kind == "context"

@@ -58,3 +58,46 @@ def test_profiles_parse_and_size_the_grid():
         assert len({r["gamma"] for r in main if r["objective"] == objective}) == 1
     paper = load_config("soul", SoulParams, REPO, "paper").params
     assert paper.data.source == "tofu" and paper.model.hf_model_dir and paper.unlearn.epochs == 5
+
+
+def test_full_profile_is_the_smollm2_variant():
+    """Issue 13 item 5: `--profile full` runs SmolLM2-135M (pretrained, its own tokenizer) on a small grid;
+    default and smoke keep the tiny GPT-2."""
+    full = load_config("soul", SoulParams, REPO, "full").params
+    assert full.model.smollm2 and full.model.hf_model_dir is None and full.data.source == "synthetic"
+    runs = expand_runs(full.unlearn, full.seed)
+    assert len(runs) == 12 and {r["optimizer"] for r in runs} == {"adamw", "sophia_soul"}
+    assert {r["objective"] for r in runs} == {"graddiff"} and len({r["seed"] for r in runs}) == 3
+    for prof in ("default", "smoke"):
+        assert not load_config("soul", SoulParams, REPO, prof).params.model.smollm2
+
+
+def test_smollm2_prepare_uses_its_tokenizer(tmp_path, monkeypatch):
+    """The word-level tokenizer is not built when SmolLM2 is the base: prepare saves the model's own one."""
+    import components.soul.tokenizer as tok_mod
+    from components.soul import steps
+
+    saved = []
+
+    class Tok:
+        def save_pretrained(self, path):
+            saved.append(path)
+
+    monkeypatch.setattr(tok_mod, "smollm2_tokenizer", lambda: Tok())
+    built = []
+    monkeypatch.setattr("components.soul.tokenizer.build_tokenizer", lambda vocab: built.append(1))
+    cfg = load_config("soul", SoulParams, REPO, "smoke", ["soul.model.smollm2=true"])
+
+    class Ctx:
+        params, seed, run = cfg.params, 0, None
+        outputs = {"corpus": tmp_path / "corpus"}
+
+        @staticmethod
+        def log(msg):
+            pass
+
+    (tmp_path / "corpus").mkdir()
+    monkeypatch.setattr("components.core.validation.validate_and_log",
+                        lambda ctx, suites, out: [{"evaluated": 0}])
+    steps.prepare(Ctx)
+    assert saved == [str(tmp_path / "corpus" / "tokenizer")] and not built

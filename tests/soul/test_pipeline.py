@@ -25,11 +25,12 @@ def test_each_step_depends_on_its_own_code_only():
 
 def test_declared_params_are_the_keys_the_steps_read():
     params = {s.name: set(s.params) for s in PIPELINE.steps}
-    assert params["prepare"] == {"seed", "data", "model.hf_model_dir"}
+    assert params["prepare"] == {"seed", "data", "model.hf_model_dir", "model.smollm2"}
     assert "unlearn" in params["train"] and "evaluate" not in params["train"]
     assert "unlearn" not in params["evaluate"] and {"seed", "influence"} <= params["evaluate"]
-    # the report names retain_s<k>, the model size and the γ-swap learning rate, nothing else
-    assert params["report"] == {"model.n_layer", "model.n_embd", "train.retain_seeds", "unlearn.lr_mults"}
+    # the report names retain_s<k>, the model (size, or SmolLM2) and the γ-swap learning rate, nothing else
+    assert params["report"] == {"model.n_layer", "model.n_embd", "model.smollm2", "train.retain_seeds",
+                                "unlearn.lr_mults"}
 
 
 def test_a_second_seed_block_is_disjoint_and_keeps_the_pairing():
