@@ -41,11 +41,10 @@ class PeakRSS(threading.Thread):
                     procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
                 except psutil.NoSuchProcess:
                     continue
-                for proc in procs:
+                for proc in procs:  # the worker (a nanny's child) and the nanny itself
                     try:
-                        if "distributed" in " ".join(proc.cmdline()) or proc.pid in self.parents:
-                            rss = proc.memory_info().rss / 2**20
-                            self.peak[proc.pid] = max(self.peak.get(proc.pid, 0.0), rss)
+                        rss = proc.memory_info().rss / 2**20
+                        self.peak[proc.pid] = max(self.peak.get(proc.pid, 0.0), rss)
                     except psutil.NoSuchProcess:
                         pass
             time.sleep(0.5)
@@ -136,6 +135,7 @@ def main() -> None:
             configs=("config_id", "size"), mean_fit_s=("fit_seconds", "mean"), mean_eval_s=("eval_seconds", "mean"),
             total_cpu_s=("cpu_s", "sum"))
         claims = json.loads((root / "runs" / "full" / "reports" / "whyshift" / "claims.json").read_text())
+        n_shards = len(list(shards.glob("*.parquet")))
     train_s = killed_after_s + resume_s
     fit_cpu = float(per_method["total_cpu_s"].sum())
     result = {
@@ -146,8 +146,9 @@ def main() -> None:
                    "train_total": train_s, "evaluate_and_report": rest_s},
         "configs_at_kill": done_at_kill, "configs_reused_on_resume": resumed,
         "configs_per_s": len(results) / train_s, "fit_and_eval_cpu_s": fit_cpu,
-        "shards": len(list(shards.glob("*.parquet"))), "mlflow_runs_in_experiment": n_runs,
-        "peak_rss_mb_per_worker_process": sorted(rss.peak.values(), reverse=True),
+        "shards": n_shards, "mlflow_runs_in_experiment": n_runs,
+        "peak_rss_mb_per_process_of_the_workers": sorted(rss.peak.values(), reverse=True),
+        "load_average_at_end": os.getloadavg(),
         "per_method": per_method.round(4).reset_index().to_dict(orient="records"),
         "claims": {r["id"]: r["verdict"] for r in claims},
         "projection_full_paper_grid_default_rows": {
